@@ -1,0 +1,363 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	json "github.com/goccy/go-json"
+)
+
+// Completion is one stored completion: its identity and timing, and the
+// whole JSON object as stored (which includes id and created_at).
+type Completion struct {
+	ID           int64
+	TaskID       int64
+	CreatedAt    int64
+	HasCreatedAt bool
+	WasCancelled bool
+	Raw          json.RawMessage
+}
+
+// head is the part of a completion object the store reads.
+type head struct {
+	CreatedAt    *float64        `json:"created_at"`
+	WasCancelled *bool           `json:"was_cancelled"`
+	Skipped      *bool           `json:"skipped"`
+	Result       json.RawMessage `json:"result"`
+}
+
+func (h head) cancelled() bool {
+	return (h.WasCancelled != nil && *h.WasCancelled) || (h.Skipped != nil && *h.Skipped)
+}
+
+func parseHead(b []byte) head {
+	var h head
+	if json.Unmarshal(b, &h) != nil {
+		// A completion whose created_at or flags have unexpected types is
+		// still stored; it just has no time and is not cancelled.
+		var loose struct {
+			Result json.RawMessage `json:"result"`
+		}
+		_ = json.Unmarshal(b, &loose)
+		h = head{Result: loose.Result}
+	}
+	return h
+}
+
+func completionFrom(taskID, id int64, raw []byte) Completion {
+	h := parseHead(raw)
+	c := Completion{ID: id, TaskID: taskID, WasCancelled: h.cancelled(), Raw: append(json.RawMessage(nil), raw...)}
+	if h.CreatedAt != nil {
+		c.CreatedAt, c.HasCreatedAt = int64(*h.CreatedAt), true
+	}
+	return c
+}
+
+// decodeObject parses a JSON object into its members.
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, Invalidf("a completion must be a JSON object")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, Invalidf("completion is not valid JSON: %v", err)
+	}
+	if m == nil {
+		return nil, Invalidf("a completion must be a JSON object")
+	}
+	return m, nil
+}
+
+func rawInt(v int64) json.RawMessage { return json.RawMessage(strconv.FormatInt(v, 10)) }
+
+// rawID reads an integer id from a JSON value (number or numeric string).
+func rawID(v json.RawMessage) (int64, bool) {
+	s := string(bytes.Trim(bytes.TrimSpace(v), `"`))
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil
+}
+
+// SaveCompletion stores a completion for a task, as POST
+// /api/tasks/<id>/completions does: a body whose id names an existing
+// completion of the task updates it (shallow merge), anything else is a new
+// completion with a fresh id and created_at. cancelled marks a skip; without
+// it the keys was_cancelled and skipped are dropped from the body. It returns
+// the completion id. Concurrent calls share commits.
+func (s *Store) SaveCompletion(project string, taskID int64, body []byte, cancelled bool) (int64, error) {
+	m, err := decodeObject(body)
+	if err != nil {
+		return 0, err
+	}
+	if cancelled {
+		m["was_cancelled"] = json.RawMessage("true")
+	} else {
+		delete(m, "was_cancelled")
+		delete(m, "skipped")
+	}
+	now := s.Now().Unix()
+	var id int64
+	err = s.batch(project, func(t *ptx) error {
+		var err error
+		id, err = t.saveCompletion(taskID, m, now)
+		return err
+	})
+	return id, err
+}
+
+// saveCompletion is SaveCompletion inside a transaction. m is not modified.
+func (t *ptx) saveCompletion(taskID int64, m map[string]json.RawMessage, now int64) (int64, error) {
+	if t.bk(bucketTasks).Get(idKey(taskID)) == nil {
+		return 0, NotFoundf("task %d not found", taskID)
+	}
+	old := t.summarize(taskID)
+	out := make(map[string]json.RawMessage, len(m)+2)
+	for k, v := range m {
+		out[k] = v
+	}
+	var id int64
+	if bid, ok := rawID(m["id"]); ok && t.bk(bucketCompletions).Get(completionKey(taskID, bid)) != nil {
+		id = bid
+		prev, err := decodeObject(t.bk(bucketCompletions).Get(completionKey(taskID, id)))
+		if err != nil {
+			return 0, err
+		}
+		for k, v := range out {
+			if k == "created_at" {
+				continue
+			}
+			prev[k] = v
+		}
+		out = prev
+	} else {
+		id = taskID*1000 + 1
+		if old.n > 0 && old.maxID >= id {
+			id = old.maxID + 1
+		}
+		out["created_at"] = rawInt(now)
+	}
+	out["id"] = rawInt(id)
+	return id, t.putCompletion(taskID, id, out, old)
+}
+
+// putCompletion writes a completion object and updates every index.
+func (t *ptx) putCompletion(taskID, id int64, obj map[string]json.RawMessage, old summary) error {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return Invalidf("completion cannot be encoded: %v", err)
+	}
+	key := completionKey(taskID, id)
+	cb := t.bk(bucketCompletions)
+	if prev := cb.Get(key); prev != nil {
+		if err := t.usage(prev, -1); err != nil {
+			return err
+		}
+	}
+	if err := cb.Put(key, raw); err != nil {
+		return fmt.Errorf("store completion: %w", err)
+	}
+	if err := t.usage(raw, 1); err != nil {
+		return err
+	}
+	return t.reindex(taskID, old, t.summarize(taskID))
+}
+
+// UpdateCompletion merges body into an existing completion, as PATCH
+// /api/tasks/<id>/completions/<cid> does: the id is kept, created_at is kept,
+// and a was_cancelled key in the body is forced to false.
+func (s *Store) UpdateCompletion(project string, taskID, compID int64, body []byte) error {
+	m, err := decodeObject(body)
+	if err != nil {
+		return err
+	}
+	if _, ok := m["was_cancelled"]; ok {
+		m["was_cancelled"] = json.RawMessage("false")
+	}
+	return s.batch(project, func(t *ptx) error {
+		if t.bk(bucketTasks).Get(idKey(taskID)) == nil {
+			return NotFoundf("task %d not found", taskID)
+		}
+		prevRaw := t.bk(bucketCompletions).Get(completionKey(taskID, compID))
+		if prevRaw == nil {
+			return NotFoundf("completion %d of task %d not found", compID, taskID)
+		}
+		prev, err := decodeObject(prevRaw)
+		if err != nil {
+			return err
+		}
+		old := t.summarize(taskID)
+		for k, v := range m {
+			if k == "created_at" || k == "id" {
+				continue
+			}
+			prev[k] = v
+		}
+		prev["id"] = rawInt(compID)
+		return t.putCompletion(taskID, compID, prev, old)
+	})
+}
+
+func (t *ptx) checkDeleteAllowed() error {
+	p, err := readProject(t.b, "")
+	if err != nil {
+		return err
+	}
+	if !p.Settings.AllowDeleteCompletions {
+		return NotAllowedf("Completion removing is not allowed in server config")
+	}
+	return nil
+}
+
+// DeleteCompletion removes one completion. When the task has no completion
+// left it becomes uncompleted again. Deleting a completion that does not
+// exist of an existing task changes nothing. The project setting
+// allow_delete_completions must be on (ErrNotAllowed otherwise).
+func (s *Store) DeleteCompletion(project string, taskID, compID int64) error {
+	return s.batch(project, func(t *ptx) error {
+		if err := t.checkDeleteAllowed(); err != nil {
+			return err
+		}
+		if t.bk(bucketTasks).Get(idKey(taskID)) == nil {
+			return NotFoundf("task %d not found", taskID)
+		}
+		key := completionKey(taskID, compID)
+		prev := t.bk(bucketCompletions).Get(key)
+		if prev == nil {
+			return nil
+		}
+		old := t.summarize(taskID)
+		if err := t.usage(prev, -1); err != nil {
+			return err
+		}
+		if err := t.bk(bucketCompletions).Delete(key); err != nil {
+			return err
+		}
+		return t.reindex(taskID, old, t.summarize(taskID))
+	})
+}
+
+// DeleteTaskCompletions removes every completion of a task (gated like
+// DeleteCompletion).
+func (s *Store) DeleteTaskCompletions(project string, taskID int64) error {
+	return s.update(project, func(t *ptx) error {
+		if err := t.checkDeleteAllowed(); err != nil {
+			return err
+		}
+		if t.bk(bucketTasks).Get(idKey(taskID)) == nil {
+			return NotFoundf("task %d not found", taskID)
+		}
+		return t.dropCompletions(taskID)
+	})
+}
+
+// dropCompletions deletes a task's completions and updates the indexes.
+func (t *ptx) dropCompletions(taskID int64) error {
+	old := t.summarize(taskID)
+	if old.n == 0 {
+		return nil
+	}
+	prefix := idKey(taskID)
+	cb := t.bk(bucketCompletions)
+	var keys [][]byte
+	c := cb.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := t.usage(v, -1); err != nil {
+			return err
+		}
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys {
+		if err := cb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return t.reindex(taskID, old, summary{})
+}
+
+// DeleteAllCompletions removes every completion of the project; every task
+// becomes uncompleted.
+func (s *Store) DeleteAllCompletions(project string) error {
+	return s.update(project, func(t *ptx) error {
+		for _, b := range [][]byte{bucketCompletions, bucketState, bucketByCompleted, bucketByCompletedDesc,
+			bucketByCancelled, bucketByCancelledDesc, bucketLabelUsage, bucketPending, bucketBlocksPending, bucketByScore} {
+			if err := t.b.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := t.b.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		pb, bb := t.bk(bucketPending), t.bk(bucketBlocksPending)
+		pb.FillPercent, bb.FillPercent = 1, 1
+		var block []byte
+		var count uint64
+		flush := func() error {
+			if block == nil {
+				return nil
+			}
+			return bb.Put(block, u64(count))
+		}
+		c := t.bk(bucketTasks).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if err := pb.Put(append([]byte(nil), k...), nil); err != nil {
+				return err
+			}
+			bk := blockKey(keyID(k))
+			if !bytes.Equal(bk, block) {
+				if err := flush(); err != nil {
+					return err
+				}
+				block, count = bk, 0
+			}
+			count++
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		sb := t.bk(bucketByScore)
+		if err := t.bk(bucketScores).ForEach(func(k, v []byte) error {
+			return sb.Put(cat(v, k), nil)
+		}); err != nil {
+			return err
+		}
+		t.c.CompletedTasks, t.c.Completions, t.c.CancelledCompletions = 0, 0, 0
+		t.dirty = true
+		return nil
+	})
+}
+
+// CompletedTaskIDs returns the ids of tasks that have completions, ascending.
+func (s *Store) CompletedTaskIDs(project string) ([]int64, error) {
+	ids := []int64{}
+	err := s.view(project, func(t *ptx) error {
+		return t.bk(bucketState).ForEach(func(k, _ []byte) error {
+			ids = append(ids, keyID(k))
+			return nil
+		})
+	})
+	return ids, err
+}
+
+// Completions returns a task's completions in id order.
+func (s *Store) Completions(project string, taskID int64) ([]Completion, error) {
+	var out []Completion
+	err := s.view(project, func(t *ptx) error {
+		if t.bk(bucketTasks).Get(idKey(taskID)) == nil {
+			return NotFoundf("task %d not found", taskID)
+		}
+		out = t.completions(taskID)
+		return nil
+	})
+	return out, err
+}
+
+func (t *ptx) completions(taskID int64) []Completion {
+	var out []Completion
+	prefix := idKey(taskID)
+	c := t.bk(bucketCompletions).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		out = append(out, completionFrom(taskID, keyID(k[8:]), v))
+	}
+	return out
+}

@@ -1,0 +1,43 @@
+// Package store owns the domain of labelstudio — projects, tasks, completions
+// and predictions — and its persistence in a single bbolt file.
+//
+// The store knows no HTTP. Every public method is one logical operation and
+// runs in one bbolt transaction, so an operation is either wholly stored or
+// not at all, and the counters and indexes below always agree with the data.
+//
+// # Bucket layout
+//
+// The top-level bucket "projects" holds one nested bucket per project, keyed
+// by the project name. Inside a project bucket:
+//
+//	meta                 "settings"      → JSON of the project settings (config.json keys)
+//	                     "label_config"  → the labeling config text, stored verbatim
+//	                     "counters"      → JSON of Counters
+//	                     "uuid"          → the project's uuid (text)
+//	                     "schema"        → layout version (text, currently "1")
+//	tasks                id              → task JSON {"id","data","meta"?,"predictions"?,"task_path"?}
+//	completions          id ‖ cid        → completion JSON, as the client sent it plus id/created_at
+//	state                id              → summary of a completed task (stateLen bytes, see summary)
+//	pending              id              → ∅   tasks without any completion
+//	blocks_tasks         id>>10          → count of tasks in that id block   (order statistics)
+//	blocks_pending       id>>10          → count of pending tasks in that block
+//	by_completed         t ‖ id          → ∅   completed tasks by newest created_at, ascending
+//	by_completed_desc    ^t ‖ id         → ∅   the same, descending (ties by id ascending)
+//	by_cancelled         n ‖ ^t ‖ id     → ∅   completed tasks by cancelled count, then newest first
+//	by_cancelled_desc    ^n ‖ ^t ‖ id    → ∅
+//	scores               id              → float64 bits: mean prediction score of a task
+//	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction
+//	data_keys            key             → uint64 number of tasks whose data has that key
+//	label_usage          "t\x00from\x00to\x00type" → uint64 result items with that triple
+//	                     "l\x00from\x00label"      → uint64 result items carrying that label
+//
+// Integers in keys are 8-byte big-endian; signed values have their sign bit
+// flipped so that byte order is numeric order; "^x" is the bitwise complement,
+// which reverses the order. A task id block is id>>10 (1024 ids): counting the
+// tasks per block lets the n-th task in id order be found by summing at most
+// N/1024 block counts and stepping at most 1024 keys, instead of scanning.
+//
+// Task ids follow Label Studio 0.8.1: the next id is the largest existing id
+// plus one, and 0 in an empty project. Completion ids are task_id*1000 plus
+// one more than the largest suffix in use for that task.
+package store

@@ -1,0 +1,346 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	json "github.com/goccy/go-json"
+	bolt "go.etcd.io/bbolt"
+)
+
+// ptx is one transaction on one project: the project bucket, its counters
+// loaded at the start and written back at the end when changed.
+type ptx struct {
+	s     *Store
+	tx    *bolt.Tx
+	b     *bolt.Bucket
+	c     Counters
+	dirty bool
+}
+
+func (s *Store) begin(tx *bolt.Tx, name string) (*ptx, error) {
+	pb, err := projectBucket(tx, name)
+	if err != nil {
+		return nil, err
+	}
+	t := &ptx{s: s, tx: tx, b: pb}
+	if err := json.Unmarshal(pb.Bucket(bucketMeta).Get(keyCounters), &t.c); err != nil {
+		return nil, fmt.Errorf("project %q: read counters: %w", name, err)
+	}
+	return t, nil
+}
+
+func (t *ptx) finish() error {
+	if !t.dirty {
+		return nil
+	}
+	cj, err := json.Marshal(t.c)
+	if err != nil {
+		return err
+	}
+	return t.b.Bucket(bucketMeta).Put(keyCounters, cj)
+}
+
+// update runs fn in a read-write transaction on the named project.
+func (s *Store) update(name string, fn func(*ptx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return s.runUpdate(tx, name, fn) })
+}
+
+// batch is update through bbolt's Batch: concurrent small writes share one
+// commit (and one fsync). fn may run more than once and must not keep state
+// outside the transaction except its results.
+func (s *Store) batch(name string, fn func(*ptx) error) error {
+	return s.db.Batch(func(tx *bolt.Tx) error { return s.runUpdate(tx, name, fn) })
+}
+
+func (s *Store) runUpdate(tx *bolt.Tx, name string, fn func(*ptx) error) error {
+	t, err := s.begin(tx, name)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.finish()
+}
+
+// view runs fn in a read-only transaction on the named project.
+func (s *Store) view(name string, fn func(*ptx) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		t, err := s.begin(tx, name)
+		if err != nil {
+			return err
+		}
+		return fn(t)
+	})
+}
+
+func (t *ptx) bk(name []byte) *bolt.Bucket { return t.b.Bucket(name) }
+
+// addCount adds delta to a uint64 counter stored under key in bucket b and
+// deletes the key when it drops to zero.
+func addCount(b *bolt.Bucket, key []byte, delta int64) error {
+	v := int64(getU64(b.Get(key))) + delta
+	if v <= 0 {
+		return b.Delete(key)
+	}
+	return b.Put(key, u64(uint64(v)))
+}
+
+func blockKey(id int64) []byte { return u64(uint64(id) >> blockShift) }
+
+// setPending adds or removes a task from the pending index and its blocks.
+func (t *ptx) setPending(id int64, pending bool) error {
+	pb := t.bk(bucketPending)
+	if pending {
+		if err := pb.Put(idKey(id), nil); err != nil {
+			return err
+		}
+		return addCount(t.bk(bucketBlocksPending), blockKey(id), 1)
+	}
+	if err := pb.Delete(idKey(id)); err != nil {
+		return err
+	}
+	return addCount(t.bk(bucketBlocksPending), blockKey(id), -1)
+}
+
+// summary describes a task's completions; a task is completed iff n > 0.
+type summary struct {
+	n         int64
+	cancelled int64
+	newest    int64
+	hasNewest bool
+	maxID     int64
+}
+
+const stateLen = 33
+
+func (s summary) encode() []byte {
+	b := make([]byte, stateLen)
+	binary.BigEndian.PutUint64(b[0:], uint64(s.n))
+	binary.BigEndian.PutUint64(b[8:], uint64(s.cancelled))
+	binary.BigEndian.PutUint64(b[16:], uint64(s.newest))
+	binary.BigEndian.PutUint64(b[24:], uint64(s.maxID))
+	if s.hasNewest {
+		b[32] = 1
+	}
+	return b
+}
+
+func decodeSummary(b []byte) summary {
+	if len(b) != stateLen {
+		return summary{}
+	}
+	return summary{
+		n:         int64(binary.BigEndian.Uint64(b[0:])),
+		cancelled: int64(binary.BigEndian.Uint64(b[8:])),
+		newest:    int64(binary.BigEndian.Uint64(b[16:])),
+		maxID:     int64(binary.BigEndian.Uint64(b[24:])),
+		hasNewest: b[32] == 1,
+	}
+}
+
+// completedAtKeys returns the by_completed and by_completed_desc keys of a
+// completed task. A task whose completions carry no time sorts last both ways.
+func completedAtKeys(id int64, s summary) (asc, desc []byte) {
+	ascT, descT := uint64(1<<64-1), uint64(1<<64-1)
+	if s.hasNewest {
+		ascT = sortable(s.newest)
+		descT = ^sortable(s.newest)
+	}
+	return cat(u64(ascT), idKey(id)), cat(u64(descT), idKey(id))
+}
+
+func cancelledKeys(id int64, s summary) (asc, desc []byte) {
+	_, descT := completedAtKeys(id, s)
+	return cat(u64(uint64(s.cancelled)), descT), cat(u64(^uint64(s.cancelled)), descT)
+}
+
+// summarize reads a task's completions and describes them.
+func (t *ptx) summarize(id int64) summary {
+	var s summary
+	prefix := idKey(id)
+	c := t.bk(bucketCompletions).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		h := parseHead(v)
+		s.n++
+		if h.cancelled() {
+			s.cancelled++
+		}
+		if h.CreatedAt != nil {
+			ts := int64(*h.CreatedAt)
+			if !s.hasNewest || ts > s.newest {
+				s.newest, s.hasNewest = ts, true
+			}
+		}
+		s.maxID = keyID(k[8:])
+	}
+	return s
+}
+
+// reindex moves a task's completion indexes from old to new.
+func (t *ptx) reindex(id int64, old, cur summary) error {
+	if old.n > 0 {
+		a, d := completedAtKeys(id, old)
+		ca, cd := cancelledKeys(id, old)
+		for _, p := range []struct {
+			b []byte
+			k []byte
+		}{{bucketByCompleted, a}, {bucketByCompletedDesc, d}, {bucketByCancelled, ca}, {bucketByCancelledDesc, cd}} {
+			if err := t.bk(p.b).Delete(p.k); err != nil {
+				return err
+			}
+		}
+	}
+	t.c.CancelledCompletions += cur.cancelled - old.cancelled
+	t.c.Completions += cur.n - old.n
+	t.dirty = true
+	if cur.n > 0 {
+		a, d := completedAtKeys(id, cur)
+		ca, cd := cancelledKeys(id, cur)
+		for _, p := range []struct {
+			b []byte
+			k []byte
+		}{{bucketByCompleted, a}, {bucketByCompletedDesc, d}, {bucketByCancelled, ca}, {bucketByCancelledDesc, cd}} {
+			if err := t.bk(p.b).Put(p.k, nil); err != nil {
+				return err
+			}
+		}
+		if err := t.bk(bucketState).Put(idKey(id), cur.encode()); err != nil {
+			return err
+		}
+	} else if err := t.bk(bucketState).Delete(idKey(id)); err != nil {
+		return err
+	}
+	switch {
+	case old.n == 0 && cur.n > 0:
+		t.c.CompletedTasks++
+		if err := t.setPending(id, false); err != nil {
+			return err
+		}
+		return t.setScoreIndexed(id, false)
+	case old.n > 0 && cur.n == 0:
+		t.c.CompletedTasks--
+		if err := t.setPending(id, true); err != nil {
+			return err
+		}
+		return t.setScoreIndexed(id, true)
+	}
+	return nil
+}
+
+// setScoreIndexed adds or removes a task from by_score if it has a score.
+func (t *ptx) setScoreIndexed(id int64, on bool) error {
+	v := t.bk(bucketScores).Get(idKey(id))
+	if v == nil {
+		return nil
+	}
+	k := cat(v, idKey(id))
+	if on {
+		return t.bk(bucketByScore).Put(k, nil)
+	}
+	return t.bk(bucketByScore).Delete(k)
+}
+
+// usage adds delta to the label-usage counts of one completion's results.
+func (t *ptx) usage(completion []byte, delta int64) error {
+	h := parseHead(completion)
+	if len(h.Result) == 0 {
+		return nil
+	}
+	var items []resultItem
+	if json.Unmarshal(h.Result, &items) != nil {
+		return nil
+	}
+	lb := t.bk(bucketLabelUsage)
+	for _, it := range items {
+		if it.FromName == "" || it.ToName == "" || strings.ContainsRune(it.FromName+it.ToName+it.Type, 0) {
+			continue
+		}
+		switch it.Type {
+		case "relation", "rating", "pairwise":
+			continue
+		}
+		if err := addCount(lb, []byte("t\x00"+it.FromName+"\x00"+it.ToName+"\x00"+it.Type), delta); err != nil {
+			return err
+		}
+		for _, l := range it.labels() {
+			if strings.ContainsRune(l, 0) {
+				continue
+			}
+			if err := addCount(lb, []byte("l\x00"+it.FromName+"\x00"+l), delta); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// facts gathers the config-change facts from counters and indexes.
+func (t *ptx) facts() Facts {
+	f := Facts{Tasks: t.c.Tasks, Completions: t.c.Completions, LabelsByFromName: map[string][]string{}}
+	if t.c.Tasks > 0 {
+		t.bk(bucketDataKeys).ForEach(func(k, v []byte) error {
+			if int64(getU64(v)) == t.c.Tasks {
+				f.CommonDataKeys = append(f.CommonDataKeys, string(k))
+			}
+			return nil
+		})
+	}
+	t.bk(bucketLabelUsage).ForEach(func(k, v []byte) error {
+		parts := strings.Split(string(k), "\x00")
+		switch {
+		case parts[0] == "t" && len(parts) == 4:
+			f.Triples = append(f.Triples, Triple{FromName: parts[1], ToName: parts[2], Type: parts[3], Count: int64(getU64(v))})
+		case parts[0] == "l" && len(parts) == 3:
+			f.LabelsByFromName[parts[1]] = append(f.LabelsByFromName[parts[1]], parts[2])
+		}
+		return nil
+	})
+	return f
+}
+
+// resultItem is the part of a result item the store looks at.
+type resultItem struct {
+	FromName string                     `json:"from_name"`
+	ToName   string                     `json:"to_name"`
+	Type     string                     `json:"type"`
+	Value    map[string]json.RawMessage `json:"value"`
+}
+
+func (it resultItem) labels() []string {
+	raw, ok := it.Value[it.Type]
+	if !ok {
+		return nil
+	}
+	var ls []string
+	if json.Unmarshal(raw, &ls) != nil {
+		return nil
+	}
+	return ls
+}
+
+// resultUses reports whether a completion has a result from fromName (with
+// label, when label is not empty).
+func resultUses(completion []byte, fromName, label string) bool {
+	var items []resultItem
+	if json.Unmarshal(parseHead(completion).Result, &items) != nil {
+		return false
+	}
+	for _, it := range items {
+		if it.FromName != fromName {
+			continue
+		}
+		if label == "" {
+			return true
+		}
+		for _, l := range it.labels() {
+			if l == label {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,526 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+
+	json "github.com/goccy/go-json"
+	bolt "go.etcd.io/bbolt"
+)
+
+// NewTask is one task to import. Data must be a JSON object; DataKeys are its
+// top-level keys (the caller has parsed it already to validate it).
+type NewTask struct {
+	Data        json.RawMessage
+	DataKeys    []string
+	Meta        json.RawMessage
+	Predictions json.RawMessage
+	Completions []json.RawMessage
+	TaskPath    string
+}
+
+// ImportOptions tune an import.
+type ImportOptions struct {
+	// FirstID is the smallest id the new tasks may get (the CLI directory
+	// loaders start at 1). The next id is otherwise the largest id + 1.
+	FirstID int64
+}
+
+// ImportResult tells what an import stored.
+type ImportResult struct {
+	TaskIDs     []int64
+	Completions int
+	Predictions int
+}
+
+// Task is a stored task with its completions.
+type Task struct {
+	ID int64
+	// Raw is the stored task JSON: id, data and, when present, meta,
+	// predictions and task_path.
+	Raw json.RawMessage
+	// Completions are the task's completions in id order; nil when none.
+	Completions []Completion
+	// CompletedAt is the newest created_at of the completions, when
+	// HasCompletedAt.
+	CompletedAt    int64
+	HasCompletedAt bool
+	// Cancelled counts the skipped completions.
+	Cancelled int64
+}
+
+// Completed reports whether the task has at least one completion.
+func (t Task) Completed() bool { return len(t.Completions) > 0 }
+
+// taskDoc is the part of a stored task the store reads back.
+type taskDoc struct {
+	Data        map[string]json.RawMessage `json:"data"`
+	Predictions json.RawMessage            `json:"predictions"`
+}
+
+// predictionScores returns the number of predictions and the mean of their
+// numeric scores (ok false when none has a score).
+func predictionScores(raw json.RawMessage) (n int, mean float64, ok bool) {
+	if len(raw) == 0 {
+		return 0, 0, false
+	}
+	var preds []struct {
+		Score json.RawMessage `json:"score"`
+	}
+	if json.Unmarshal(raw, &preds) != nil {
+		return 0, 0, false
+	}
+	sum, scored := 0.0, 0
+	for _, p := range preds {
+		f, err := strconv.ParseFloat(string(p.Score), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		sum += f
+		scored++
+	}
+	if scored == 0 {
+		return len(preds), 0, false
+	}
+	return len(preds), sum / float64(scored), true
+}
+
+func encodeTask(id int64, nt NewTask) []byte {
+	b := make([]byte, 0, len(nt.Data)+len(nt.Meta)+len(nt.Predictions)+64)
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `,"data":`...)
+	b = append(b, nt.Data...)
+	if len(nt.Meta) > 0 {
+		b = append(b, `,"meta":`...)
+		b = append(b, nt.Meta...)
+	}
+	if len(nt.Predictions) > 0 {
+		b = append(b, `,"predictions":`...)
+		b = append(b, nt.Predictions...)
+	}
+	if nt.TaskPath != "" {
+		b = append(b, `,"task_path":`...)
+		b = strconv.AppendQuote(b, nt.TaskPath)
+	}
+	return append(b, '}')
+}
+
+// nextID is the id the next imported task gets: largest id + 1, or 0.
+func (t *ptx) nextID() int64 {
+	k, _ := t.bk(bucketTasks).Cursor().Last()
+	if k == nil {
+		return 0
+	}
+	return keyID(k) + 1
+}
+
+// ImportTasks stores tasks, with their predictions and completions, in one
+// transaction: all of them or none. Ids continue from the largest id.
+func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions) (ImportResult, error) {
+	var res ImportResult
+	if len(tasks) == 0 {
+		return res, Invalidf("no tasks to import")
+	}
+	for i, nt := range tasks {
+		d := bytes.TrimSpace(nt.Data)
+		if len(d) == 0 || d[0] != '{' {
+			return res, Invalidf("task %d: data must be a JSON object", i)
+		}
+	}
+	now := s.Now().Unix()
+	err := s.update(project, func(t *ptx) error {
+		res = ImportResult{TaskIDs: make([]int64, 0, len(tasks))}
+		id := max(t.nextID(), opts.FirstID)
+		tb, pb := t.bk(bucketTasks), t.bk(bucketPending)
+		// Imports append at the end of the id space: fill pages fully.
+		tb.FillPercent, pb.FillPercent = 1, 1
+		keyCounts := map[string]int64{}
+		for _, nt := range tasks {
+			raw := encodeTask(id, nt)
+			if err := tb.Put(idKey(id), raw); err != nil {
+				return fmt.Errorf("store task %d: %w", id, err)
+			}
+			if err := addCount(t.bk(bucketBlocksTasks), blockKey(id), 1); err != nil {
+				return err
+			}
+			if err := t.setPending(id, true); err != nil {
+				return err
+			}
+			for _, k := range nt.DataKeys {
+				keyCounts[k]++
+			}
+			n, score, ok := predictionScores(nt.Predictions)
+			res.Predictions += n
+			t.c.Predictions += int64(n)
+			if ok {
+				sk := u64(sortableFloat(score))
+				if err := t.bk(bucketScores).Put(idKey(id), sk); err != nil {
+					return err
+				}
+				if err := t.bk(bucketByScore).Put(cat(sk, idKey(id)), nil); err != nil {
+					return err
+				}
+			}
+			t.c.Tasks++
+			t.dirty = true
+			for _, c := range nt.Completions {
+				m, err := decodeObject(c)
+				if err != nil {
+					return Invalidf("task %d: %v", len(res.TaskIDs), err)
+				}
+				delete(m, "id")
+				if _, err := t.saveCompletion(id, m, now); err != nil {
+					return err
+				}
+				res.Completions++
+			}
+			res.TaskIDs = append(res.TaskIDs, id)
+			id++
+		}
+		dk := t.bk(bucketDataKeys)
+		for k, n := range keyCounts {
+			if err := addCount(dk, []byte(k), n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return res, nil
+}
+
+// task reads one task with its completions; ok is false when it is absent.
+func (t *ptx) task(id int64) (Task, bool) {
+	v := t.bk(bucketTasks).Get(idKey(id))
+	if v == nil {
+		return Task{}, false
+	}
+	tk := Task{ID: id, Raw: append(json.RawMessage(nil), v...)}
+	if st := t.bk(bucketState).Get(idKey(id)); st != nil {
+		sum := decodeSummary(st)
+		tk.Completions = t.completions(id)
+		tk.CompletedAt, tk.HasCompletedAt, tk.Cancelled = sum.newest, sum.hasNewest, sum.cancelled
+	}
+	return tk, true
+}
+
+// Task returns one task with its completions.
+func (s *Store) Task(project string, id int64) (Task, error) {
+	var tk Task
+	err := s.view(project, func(t *ptx) error {
+		var ok bool
+		if tk, ok = t.task(id); !ok {
+			return NotFoundf("task %d not found", id)
+		}
+		return nil
+	})
+	return tk, err
+}
+
+// DeleteTask removes a task and its completions.
+func (s *Store) DeleteTask(project string, id int64) error {
+	return s.update(project, func(t *ptx) error {
+		v := t.bk(bucketTasks).Get(idKey(id))
+		if v == nil {
+			return NotFoundf("task %d not found", id)
+		}
+		var doc taskDoc
+		if err := json.Unmarshal(v, &doc); err != nil {
+			return fmt.Errorf("task %d: %w", id, err)
+		}
+		if err := t.dropCompletions(id); err != nil {
+			return err
+		}
+		for k := range doc.Data {
+			if err := addCount(t.bk(bucketDataKeys), []byte(k), -1); err != nil {
+				return err
+			}
+		}
+		n, _, _ := predictionScores(doc.Predictions)
+		t.c.Predictions -= int64(n)
+		if err := t.setScoreIndexed(id, false); err != nil {
+			return err
+		}
+		if err := t.bk(bucketScores).Delete(idKey(id)); err != nil {
+			return err
+		}
+		if err := t.setPending(id, false); err != nil {
+			return err
+		}
+		if err := addCount(t.bk(bucketBlocksTasks), blockKey(id), -1); err != nil {
+			return err
+		}
+		t.c.Tasks--
+		t.dirty = true
+		return t.bk(bucketTasks).Delete(idKey(id))
+	})
+}
+
+// DeleteAllTasks removes every task and completion of the project; the
+// settings and labeling config stay.
+func (s *Store) DeleteAllTasks(project string) error {
+	return s.update(project, func(t *ptx) error {
+		for _, b := range projectBuckets {
+			if bytes.Equal(b, bucketMeta) {
+				continue
+			}
+			if err := t.b.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := t.b.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		t.c = Counters{}
+		t.dirty = true
+		return nil
+	})
+}
+
+// SetPredictions replaces the predictions of a task (raw JSON array, or nil
+// to remove them) and updates the score index.
+func (s *Store) SetPredictions(project string, id int64, predictions json.RawMessage) error {
+	return s.update(project, func(t *ptx) error {
+		v := t.bk(bucketTasks).Get(idKey(id))
+		if v == nil {
+			return NotFoundf("task %d not found", id)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("task %d: %w", id, err)
+		}
+		oldN, _, _ := predictionScores(m["predictions"])
+		if len(predictions) == 0 {
+			delete(m, "predictions")
+		} else {
+			m["predictions"] = predictions
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return Invalidf("predictions: %v", err)
+		}
+		completed := t.bk(bucketState).Get(idKey(id)) != nil
+		if err := t.setScoreIndexed(id, false); err != nil {
+			return err
+		}
+		if err := t.bk(bucketScores).Delete(idKey(id)); err != nil {
+			return err
+		}
+		n, score, ok := predictionScores(predictions)
+		if ok {
+			if err := t.bk(bucketScores).Put(idKey(id), u64(sortableFloat(score))); err != nil {
+				return err
+			}
+			if !completed {
+				if err := t.setScoreIndexed(id, true); err != nil {
+					return err
+				}
+			}
+		}
+		t.c.Predictions += int64(n - oldN)
+		t.dirty = true
+		return t.bk(bucketTasks).Put(idKey(id), raw)
+	})
+}
+
+// NextTask returns the next task to label by the sampling mode: sequential
+// (smallest id without completions), uniform (a random one), or
+// prediction-score-min/max (the least / most confident stored prediction,
+// ties to the smallest id; only tasks with scored predictions count). It
+// fails with ErrNotFound when there is none.
+func (s *Store) NextTask(project, sampling string) (Task, error) {
+	var tk Task
+	err := s.view(project, func(t *ptx) error {
+		var k []byte
+		switch sampling {
+		case SamplingSequential, "":
+			k, _ = t.bk(bucketPending).Cursor().First()
+		case SamplingUniform:
+			if t.c.Tasks-t.c.CompletedTasks <= 0 {
+				break
+			}
+			s.rndMu.Lock()
+			r := s.rnd.Int64N(t.c.Tasks - t.c.CompletedTasks)
+			s.rndMu.Unlock()
+			c := t.bk(bucketPending).Cursor()
+			k = nth(t.bk(bucketBlocksPending), c, r)
+		case SamplingScoreMin:
+			sk, _ := t.bk(bucketByScore).Cursor().First()
+			if sk != nil {
+				k = sk[8:]
+			}
+		case SamplingScoreMax:
+			c := t.bk(bucketByScore).Cursor()
+			last, _ := c.Last()
+			if last != nil {
+				first, _ := c.Seek(last[:8])
+				k = first[8:]
+			}
+		default:
+			return Invalidf("Unknown sampling method %s", sampling)
+		}
+		if k == nil {
+			return NotFoundf("no more tasks to label")
+		}
+		var ok bool
+		if tk, ok = t.task(keyID(k)); !ok {
+			return fmt.Errorf("index names task %d that does not exist", keyID(k))
+		}
+		return nil
+	})
+	return tk, err
+}
+
+// nth positions c on the k-th (0-based) key of its bucket, using the block
+// counts in blocks, and returns that key (nil when k is out of range).
+func nth(blocks *bolt.Bucket, c *bolt.Cursor, k int64) []byte {
+	if k < 0 {
+		return nil
+	}
+	var acc int64
+	bc := blocks.Cursor()
+	for bk, bv := bc.First(); bk != nil; bk, bv = bc.Next() {
+		n := int64(getU64(bv))
+		if acc+n <= k {
+			acc += n
+			continue
+		}
+		key, _ := c.Seek(u64(getU64(bk) << blockShift))
+		for ; key != nil && acc < k; acc++ {
+			key, _ = c.Next()
+		}
+		return key
+	}
+	return nil
+}
+
+// Task orders of ListTasks.
+const (
+	OrderID               = "id"
+	OrderIDDesc           = "-id"
+	OrderCompletedAt      = "completed_at"
+	OrderCompletedAtDesc  = "-completed_at"
+	OrderHasCancelled     = "has_cancelled_completions"
+	OrderHasCancelledDesc = "-has_cancelled_completions"
+)
+
+// ValidOrder reports whether o is an order ListTasks knows.
+func ValidOrder(o string) bool {
+	switch o {
+	case OrderID, OrderIDDesc, OrderCompletedAt, OrderCompletedAtDesc, OrderHasCancelled, OrderHasCancelledDesc:
+		return true
+	}
+	return false
+}
+
+// ListTasks returns up to limit tasks starting at offset in the given order.
+// Tasks without completions come after completed ones in the completion
+// orders, by id. Only the returned tasks are read.
+func (s *Store) ListTasks(project, order string, offset, limit int64) ([]Task, error) {
+	if !ValidOrder(order) {
+		return nil, Invalidf("Incorrect order")
+	}
+	if offset < 0 || limit < 0 {
+		return nil, Invalidf("offset and limit must not be negative")
+	}
+	var out []Task
+	err := s.view(project, func(t *ptx) error {
+		total := t.c.Tasks
+		if offset >= total || limit == 0 {
+			return nil
+		}
+		limit = min(limit, total-offset)
+		out = make([]Task, 0, limit)
+		add := func(k []byte) bool {
+			tk, ok := t.task(keyID(k))
+			if ok {
+				out = append(out, tk)
+			}
+			return int64(len(out)) < limit
+		}
+		switch order {
+		case OrderID:
+			c := t.bk(bucketTasks).Cursor()
+			for k := nth(t.bk(bucketBlocksTasks), c, offset); k != nil && add(k); k, _ = c.Next() {
+			}
+		case OrderIDDesc:
+			c := t.bk(bucketTasks).Cursor()
+			for k := nth(t.bk(bucketBlocksTasks), c, total-1-offset); k != nil && add(k); k, _ = c.Prev() {
+			}
+		default:
+			idx := map[string][]byte{
+				OrderCompletedAt: bucketByCompleted, OrderCompletedAtDesc: bucketByCompletedDesc,
+				OrderHasCancelled: bucketByCancelled, OrderHasCancelledDesc: bucketByCancelledDesc,
+			}[order]
+			done := t.c.CompletedTasks
+			if offset < done {
+				c := t.bk(idx).Cursor()
+				k, _ := c.First()
+				for i := int64(0); i < offset && k != nil; i++ {
+					k, _ = c.Next()
+				}
+				for ; k != nil; k, _ = c.Next() {
+					if !add(k[len(k)-8:]) {
+						return nil
+					}
+				}
+				offset = done
+			}
+			c := t.bk(bucketPending).Cursor()
+			for k := nth(t.bk(bucketBlocksPending), c, offset-done); k != nil && add(k); k, _ = c.Next() {
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EachTask calls fn for every task in id order (only the completed ones when
+// onlyCompleted), reading chunk tasks per read transaction so that neither
+// memory nor a long transaction grows with the project.
+func (s *Store) EachTask(project string, onlyCompleted bool, fn func(Task) error) error {
+	const chunk = 500
+	bucket := bucketTasks
+	if onlyCompleted {
+		bucket = bucketState
+	}
+	var from []byte
+	for {
+		var batch []Task
+		err := s.view(project, func(t *ptx) error {
+			c := t.bk(bucket).Cursor()
+			var k []byte
+			if from == nil {
+				k, _ = c.First()
+			} else {
+				k, _ = c.Seek(from)
+				if k != nil && bytes.Equal(k, from) {
+					k, _ = c.Next()
+				}
+			}
+			for ; k != nil && len(batch) < chunk; k, _ = c.Next() {
+				if tk, ok := t.task(keyID(k)); ok {
+					batch = append(batch, tk)
+				}
+				from = append(from[:0], k...)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, tk := range batch {
+			if err := fn(tk); err != nil {
+				return err
+			}
+		}
+		if len(batch) < chunk {
+			return nil
+		}
+	}
+}
