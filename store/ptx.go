@@ -48,11 +48,11 @@ func (s *Store) update(name string, fn func(*ptx) error) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return s.runUpdate(tx, name, fn) })
 }
 
-// batch is update through bbolt's Batch: concurrent small writes share one
-// commit (and one fsync). fn may run more than once and must not keep state
-// outside the transaction except its results.
+// batch is update through the group committer: concurrent small writes
+// share one commit (and one fsync). fn may run more than once and must not
+// keep state outside the transaction except its results.
 func (s *Store) batch(name string, fn func(*ptx) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) error { return s.runUpdate(tx, name, fn) })
+	return s.writes.do(func(tx *bolt.Tx) error { return s.runUpdate(tx, name, fn) })
 }
 
 func (s *Store) runUpdate(tx *bolt.Tx, name string, fn func(*ptx) error) error {

@@ -29,8 +29,9 @@ type Options struct {
 
 // Store is an open labelstudio database.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db     *bolt.DB
+	path   string
+	writes *committer
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
@@ -83,8 +84,7 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db.MaxBatchDelay = 2 * time.Millisecond
-	s := &Store{db: db, path: path, rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), Now: time.Now}
+	s := &Store{db: db, path: path, writes: newCommitter(db), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), Now: time.Now}
 	if !opts.ReadOnly {
 		if err := db.Update(func(tx *bolt.Tx) error {
 			_, err := tx.CreateBucketIfNotExists(bucketProjects)
@@ -98,7 +98,10 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // Close closes the database file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.writes.close()
+	return s.db.Close()
+}
 
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// memStatus holds the memory figures of a process, in bytes, as read from
+// /proc/<pid>/status.
+type memStatus struct {
+	VmPeak uint64 // peak virtual size
+	VmSize uint64 // current virtual size
+	VmHWM  uint64 // peak resident set size ("high water mark")
+	VmRSS  uint64 // current resident set size
+}
+
+// parseProcStatus extracts VmPeak, VmSize, VmHWM and VmRSS from the text of
+// a /proc/<pid>/status file. Values are given by the kernel in kB (KiB) and
+// are returned in bytes. It fails when neither VmRSS nor VmHWM is present
+// (a kernel thread or a zombie) or when a wanted line is malformed.
+func parseProcStatus(r io.Reader) (memStatus, error) {
+	var st memStatus
+	var seen int
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		var dst *uint64
+		switch key {
+		case "VmPeak":
+			dst = &st.VmPeak
+		case "VmSize":
+			dst = &st.VmSize
+		case "VmHWM":
+			dst = &st.VmHWM
+		case "VmRSS":
+			dst = &st.VmRSS
+		default:
+			continue
+		}
+		n, err := parseKB(val)
+		if err != nil {
+			return memStatus{}, fmt.Errorf("%s: %w", key, err)
+		}
+		*dst = n
+		if key == "VmHWM" || key == "VmRSS" {
+			seen++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return memStatus{}, err
+	}
+	if seen == 0 {
+		return memStatus{}, fmt.Errorf("no VmRSS or VmHWM line (kernel thread or exited process?)")
+	}
+	return st, nil
+}
+
+// parseKB parses a "<number> kB" value of a /proc status line into bytes.
+func parseKB(s string) (uint64, error) {
+	f := strings.Fields(s)
+	if len(f) == 0 || len(f) > 2 {
+		return 0, fmt.Errorf("malformed value %q", strings.TrimSpace(s))
+	}
+	n, err := strconv.ParseUint(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("malformed number %q", f[0])
+	}
+	mult := uint64(1)
+	if len(f) == 2 {
+		switch strings.ToLower(f[1]) {
+		case "kb":
+			mult = 1024
+		case "mb":
+			mult = 1024 * 1024
+		case "gb":
+			mult = 1024 * 1024 * 1024
+		default:
+			return 0, fmt.Errorf("unknown unit %q", f[1])
+		}
+	}
+	return n * mult, nil
+}
+
+// readProcStatus reads and parses /proc/<pid>/status.
+func readProcStatus(pid int) (memStatus, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memStatus{}, err
+	}
+	st, err := parseProcStatus(bytes.NewReader(data))
+	if err != nil {
+		return memStatus{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
+	}
+	return st, nil
+}
+
+// rssSampler polls the VmRSS of a process in the background and keeps the
+// largest value seen. It complements VmHWM, which a process may reset.
+type rssSampler struct {
+	pid  int
+	stop chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex
+	max     uint64
+	samples int
+	err     error
+}
+
+// startRSSSampler starts polling /proc/<pid>/status every interval.
+func startRSSSampler(pid int, every time.Duration) *rssSampler {
+	s := &rssSampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			s.sample()
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// sample takes one reading.
+func (s *rssSampler) sample() {
+	st, err := readProcStatus(s.pid)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.err = err
+		return
+	}
+	s.samples++
+	s.max = max(s.max, st.VmRSS)
+}
+
+// Stop ends the polling and returns the largest VmRSS seen, the number of
+// successful readings and the last reading error, if any.
+func (s *rssSampler) Stop() (maxRSS uint64, samples int, err error) {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.max, s.samples, s.err
+}

@@ -1,0 +1,386 @@
+// Command labelstudio is a data-labeling tool in one binary: it serves the
+// labeling UI and the Label Studio 0.8.1 HTTP API over an embedded database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/pkg/browser"
+
+	"labelstudio/server"
+	"labelstudio/store"
+	"labelstudio/store/labelconfig"
+)
+
+// Version is the build version, set with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// dbFileName is the database file inside the data directory.
+const dbFileName = "labelstudio.db"
+
+// defaultLabelConfig is the labeling config of a new project (config.md §9).
+const defaultLabelConfig = `<View>
+  <Header value="Select label and start to click on image"/>
+  <Image name="image" value="$image"/>
+  <PolygonLabels name="label" toName="image" strokeWidth="3" pointSize="small" opacity="0.9">
+    <Label value="Airplane" background="red"/>
+    <Label value="Car" background="blue"/>
+  </PolygonLabels>
+</View>
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `labelstudio — label data in your browser, drive it over the Label Studio 0.8.1 API.
+
+Usage:
+  labelstudio                         start the default project and open the browser
+  labelstudio start [PROJECT] [options]
+  labelstudio init PROJECT [options]
+  labelstudio version
+
+Options of start and init:
+  --root-dir DIR          data directory (default $LABELSTUDIO_HOME, else the user config dir)
+  --init                  (start) create the project first
+  --force                 (init) re-create an existing project, deleting its tasks
+  --host H                address to listen on (default 127.0.0.1)
+  -p, --port N            port (default 8080; the next free one is taken if busy)
+  -b, --no-browser        do not open the browser
+  -c, --config FILE       a config.json whose keys are applied to the project
+  -l, --label-config FILE labeling config (XML) for the project
+  --sampling MODE         sequential, uniform, prediction-score-min or prediction-score-max
+  --username U --password P   require HTTP basic auth
+  --log-level L           debug, info, warn or error (default info)
+`
+
+// options are the parsed command-line options of start and init.
+type options struct {
+	project     string
+	rootDir     string
+	init        bool
+	force       bool
+	host        string
+	port        int
+	noBrowser   bool
+	configFile  string
+	labelConfig string
+	sampling    string
+	username    string
+	password    string
+	logLevel    string
+}
+
+func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.StringVar(&o.rootDir, "root-dir", "", "data directory")
+	fs.BoolVar(&o.init, "init", false, "create the project first")
+	fs.BoolVar(&o.force, "force", false, "re-create an existing project")
+	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on")
+	fs.IntVar(&o.port, "port", 8080, "port")
+	fs.IntVar(&o.port, "p", 8080, "port")
+	fs.BoolVar(&o.noBrowser, "no-browser", false, "do not open the browser")
+	fs.BoolVar(&o.noBrowser, "b", false, "do not open the browser")
+	fs.StringVar(&o.configFile, "config", "", "config.json to apply")
+	fs.StringVar(&o.configFile, "c", "", "config.json to apply")
+	fs.StringVar(&o.labelConfig, "label-config", "", "labeling config file")
+	fs.StringVar(&o.labelConfig, "l", "", "labeling config file")
+	fs.StringVar(&o.sampling, "sampling", "", "sampling mode")
+	fs.StringVar(&o.username, "username", "", "basic auth user")
+	fs.StringVar(&o.password, "password", "", "basic auth password")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level")
+	return fs
+}
+
+// parseArgs parses flags and at most one positional project name, in any
+// order.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "start"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "version", "--version":
+		fmt.Fprintf(stdout, "labelstudio %s (Label Studio API %s)\n", Version, server.APIVersion)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "start", "init":
+	default:
+		fmt.Fprintf(stderr, "labelstudio: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	var o options
+	fs := newFlagSet(cmd, &o, stderr)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(stderr, "labelstudio %s: one project name expected, got %q\n", cmd, pos)
+		return 2
+	}
+	o.project = "default"
+	if len(pos) == 1 {
+		o.project = pos[0]
+	} else if cmd == "init" {
+		fmt.Fprintln(stderr, "labelstudio init: a project name is required")
+		return 2
+	}
+	logger := newLogger(stderr, o.logLevel)
+	if err := execute(cmd, o, stdout, logger); err != nil {
+		fmt.Fprintf(stderr, "labelstudio: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// dataDir picks the data directory: --root-dir, $LABELSTUDIO_HOME, or the
+// user config directory.
+func dataDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if env := os.Getenv("LABELSTUDIO_HOME"); env != "" {
+		return env, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no data directory: set --root-dir or LABELSTUDIO_HOME (%w)", err)
+	}
+	return filepath.Join(dir, "labelstudio"), nil
+}
+
+func execute(cmd string, o options, stdout io.Writer, logger *slog.Logger) error {
+	dir, err := dataDir(o.rootDir)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return fmt.Errorf("%w: is labelstudio already running on %s? Stop it or use another --root-dir", err, dir)
+		}
+		return err
+	}
+	defer st.Close()
+	if err := setupProject(st, cmd, o, stdout); err != nil {
+		return err
+	}
+	if cmd == "init" {
+		return nil
+	}
+	return serve(st, o, stdout, logger)
+}
+
+// setupProject creates the project when needed and applies -c, -l and the
+// other settings flags.
+func setupProject(st *store.Store, cmd string, o options, stdout io.Writer) error {
+	settings := store.DefaultSettings()
+	labelCfg := defaultLabelConfig
+	if o.configFile != "" {
+		b, err := os.ReadFile(o.configFile)
+		if err != nil {
+			return fmt.Errorf("read --config: %w", err)
+		}
+		if err := settings.Apply(b); err != nil {
+			return fmt.Errorf("--config %s: %w", o.configFile, err)
+		}
+		if lc, ok := settings.Extra["label_config"]; ok {
+			delete(settings.Extra, "label_config")
+			text, err := labelConfigFromSetting(lc, filepath.Dir(o.configFile))
+			if err != nil {
+				return err
+			}
+			if text != "" {
+				labelCfg = text
+			}
+		}
+	}
+	if o.labelConfig != "" {
+		b, err := os.ReadFile(o.labelConfig)
+		if err != nil {
+			return fmt.Errorf("read --label-config: %w", err)
+		}
+		labelCfg = strings.ReplaceAll(string(b), "\r\n", "\n")
+	}
+	if labelCfg != defaultLabelConfig {
+		if _, err := labelconfig.Validate(labelCfg); err != nil {
+			return fmt.Errorf("the labeling config is invalid: %w", err)
+		}
+	}
+	if o.sampling != "" {
+		if !store.ValidSampling(o.sampling) {
+			return fmt.Errorf("unknown --sampling %q: use sequential, uniform, prediction-score-min or prediction-score-max", o.sampling)
+		}
+		settings.Sampling = o.sampling
+	}
+	if cmd == "init" && o.force {
+		if err := st.DeleteProject(o.project); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	_, created, err := st.EnsureProject(o.project, settings, labelCfg)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, "Project %q created in %s\n", o.project, st.Path())
+		return nil
+	}
+	if cmd == "init" {
+		return fmt.Errorf("project %q already exists in %s: use --force to re-create it", o.project, st.Path())
+	}
+	// An existing project: apply what the command line names.
+	if o.configFile != "" || o.sampling != "" {
+		raw, _ := os.ReadFile(o.configFile)
+		if _, err := st.UpdateSettings(o.project, func(s *store.Settings) error {
+			if len(raw) > 0 {
+				if err := s.Apply(raw); err != nil {
+					return err
+				}
+				delete(s.Extra, "label_config")
+			}
+			if o.sampling != "" {
+				s.Sampling = o.sampling
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if o.labelConfig != "" || labelCfg != defaultLabelConfig {
+		if err := st.SetLabelConfig(o.project, labelCfg, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// labelConfigFromSetting reads config.json's label_config: inline XML or a
+// path (relative to the config file).
+func labelConfigFromSetting(raw []byte, base string) (string, error) {
+	var v *string
+	if err := json.Unmarshal(raw, &v); err != nil || v == nil || *v == "" {
+		return "", nil
+	}
+	text := strings.TrimSpace(*v)
+	if strings.HasPrefix(text, "<") {
+		return *v, nil
+	}
+	p := text
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("label_config of --config: %w", err)
+	}
+	return strings.ReplaceAll(string(b), "\r\n", "\n"), nil
+}
+
+// listen opens the port, or the next free one when it is taken.
+func listen(host string, port int, stdout io.Writer) (net.Listener, error) {
+	var firstErr error
+	for p := port; p < port+50 && p <= 65535; p++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			if p != port {
+				fmt.Fprintf(stdout, "Port %d is taken; using %d instead.\n", port, p)
+			}
+			return ln, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		if port == 0 {
+			break
+		}
+	}
+	return nil, fmt.Errorf("cannot listen on %s port %d or the next ones: %w", host, port, firstErr)
+}
+
+func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger) error {
+	srv := server.New(st, server.Options{
+		Project:  o.project,
+		Version:  Version,
+		Username: o.username,
+		Password: o.password,
+		Logger:   logger,
+	})
+	ln, err := listen(o.host, o.port, stdout)
+	if err != nil {
+		return err
+	}
+	host := o.host
+	if host == "0.0.0.0" || host == "::" || host == "" {
+		host = "localhost"
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	url := fmt.Sprintf("http://%s/", net.JoinHostPort(host, strconv.Itoa(port)))
+	fmt.Fprintf(stdout, "labelstudio %s is serving project %q at %s\n", Version, o.project, url)
+	if !o.noBrowser {
+		browser.Stdout, browser.Stderr = io.Discard, io.Discard
+		if err := browser.OpenURL(url); err != nil {
+			logger.Warn("could not open the browser; open the URL by hand", "url", url, "err", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "Shutting down…")
+	if err := srv.Shutdown(10 * time.Second); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	return nil
+}

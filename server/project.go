@@ -1,0 +1,289 @@
+package server
+
+import (
+	"errors"
+	"strings"
+
+	json "github.com/goccy/go-json"
+	"github.com/gofiber/fiber/v2"
+
+	"labelstudio/store"
+	"labelstudio/store/labelconfig"
+)
+
+// availableStorages is the fixed list of storage kinds of api.md §4.1.
+var availableStorages = [][2]string{
+	{"s3", "Amazon S3"}, {"s3-completions", "Amazon S3"},
+	{"gcs", "Google Cloud Storage"}, {"gcs-completions", "Google Cloud Storage"},
+	{"completions-dir", `Local [completions are in "completions" directory]`},
+	{"tasks-json", `Local [loading tasks from "tasks.json" file]`},
+}
+
+// readablePath describes where a storage keeps its data.
+func (s *Server) readablePath(p *store.Project, ref store.StorageRef) string {
+	switch ref.Type {
+	case "s3", "s3-completions", "gcs", "gcs-completions":
+		scheme := "s3://"
+		if strings.HasPrefix(ref.Type, "gcs") {
+			scheme = "gs://"
+		}
+		return scheme + ref.Path
+	case "completions-dir":
+		return s.st.Path() + " (project " + p.Name + ", completions)"
+	}
+	return s.st.Path() + " (project " + p.Name + ", tasks)"
+}
+
+func isCloud(t string) bool {
+	switch t {
+	case "s3", "s3-completions", "gcs", "gcs-completions":
+		return true
+	}
+	return false
+}
+
+// projectJSON serializes a project as GET /api/project does (api.md §4.1).
+func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.Map, error) {
+	pub, err := p.Settings.Public()
+	if err != nil {
+		return nil, err
+	}
+	var config map[string]json.RawMessage
+	if err := json.Unmarshal(pub, &config); err != nil {
+		return nil, err
+	}
+	// The 0.8.1 config.json names its files; ours live in the database.
+	config["label_config"] = json.RawMessage(`"config.xml"`)
+	config["input_path"] = json.RawMessage(`"tasks.json"`)
+	config["output_dir"] = json.RawMessage(`"completions"`)
+	dataTypes := map[string]string{}
+	if cfg != nil {
+		for _, k := range cfg.DataKeys() {
+			dataTypes[k.Key] = k.Tag
+		}
+	}
+	canTasks := !isCloud(p.Settings.Source.Type)
+	canCompletions := !isCloud(p.Settings.Target.Type)
+	return fiber.Map{
+		"project_name":           p.Name,
+		"task_count":             p.Counters.Tasks,
+		"completion_count":       p.Counters.CompletedTasks,
+		"config":                 config,
+		"instruction":            p.Settings.Instruction,
+		"can_manage_tasks":       canTasks,
+		"can_manage_completions": canCompletions,
+		"can_delete_tasks":       canTasks && canCompletions,
+		"source_storage":         fiber.Map{"readable_path": s.readablePath(p, p.Settings.Source)},
+		"target_storage":         fiber.Map{"readable_path": s.readablePath(p, p.Settings.Target)},
+		"available_storages":     availableStorages,
+		"source_syncing":         false,
+		"target_syncing":         false,
+		"data_types":             dataTypes,
+		"label_config_line":      labelconfig.LineConfig(p.LabelConfig),
+		// Inverted in 0.8.1 and kept so: true on a single-project server.
+		"multi_session_mode": true,
+	}, nil
+}
+
+func (s *Server) sendProject(c *fiber.Ctx, status int) error {
+	p, cfg, err := s.project(c)
+	if err != nil {
+		return err
+	}
+	body, err := s.projectJSON(p, cfg)
+	if err != nil {
+		return err
+	}
+	return c.Status(status).JSON(body)
+}
+
+// getProject: GET /api/project.
+func (s *Server) getProject(c *fiber.Ctx) error { return s.sendProject(c, fiber.StatusOK) }
+
+// postProject: POST /api/project. With ?new= it would create a project of a
+// multi-session user; a single-project server refuses that.
+func (s *Server) postProject(c *fiber.Ctx) error {
+	if c.Query("new") != "" {
+		return envelopeError(fiber.StatusBadRequest, "Creating projects with ?new= is only possible in multi-session mode (labelstudio start-multi-session)")
+	}
+	return s.sendProject(c, fiber.StatusOK)
+}
+
+// patchProject: PATCH /api/project. Keys it does not know are ignored.
+func (s *Server) patchProject(c *fiber.Ctx) error {
+	var body map[string]json.RawMessage
+	if err := bodyJSON(c, &body); err != nil {
+		return err
+	}
+	if body == nil {
+		return envelopeError(fiber.StatusBadRequest, "request body must be a JSON object")
+	}
+	if raw, ok := body["ml_backend"]; ok {
+		if err := s.connectMLBackend(c, raw); err != nil {
+			return err
+		}
+	}
+	return s.sendProject(c, fiber.StatusCreated)
+}
+
+// saveConfig: POST /api/project/config (form field or JSON body).
+func (s *Server) saveConfig(c *fiber.Ctx) error {
+	text, ok := configFromRequest(c)
+	if !ok {
+		return jsonError(fiber.StatusBadRequest, fiber.Map{"label_config": []string{"label_config is required: send it as a form field or as JSON {\"label_config\": \"<View>...</View>\"}"}}, "no label_config")
+	}
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	cfg, err := labelconfig.Validate(text)
+	if err != nil {
+		return configError(err)
+	}
+	err = s.st.SetLabelConfig(s.projectName(c), text, func(f store.Facts) error {
+		return checkCompatible(cfg, f)
+	})
+	if err != nil {
+		var ce *compatError
+		if errors.As(err, &ce) {
+			return jsonError(fiber.StatusBadRequest, fiber.Map{"label_config": ce.msgs}, ce.Error())
+		}
+		return err
+	}
+	c.Status(fiber.StatusCreated)
+	return nil
+}
+
+// configFromRequest reads label_config from a form field or a JSON body.
+func configFromRequest(c *fiber.Ctx) (string, bool) {
+	ct := string(c.Request().Header.ContentType())
+	if strings.Contains(ct, fiber.MIMEApplicationJSON) {
+		var body struct {
+			LabelConfig *string `json:"label_config"`
+		}
+		if json.Unmarshal(c.Body(), &body) != nil || body.LabelConfig == nil {
+			return "", false
+		}
+		return *body.LabelConfig, true
+	}
+	if strings.HasPrefix(ct, fiber.MIMEApplicationForm) || strings.HasPrefix(ct, fiber.MIMEMultipartForm) {
+		if v := c.FormValue("label_config"); v != "" {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// compatError lists why a new config does not fit the stored data.
+type compatError struct{ msgs []string }
+
+func (e *compatError) Error() string { return strings.Join(e.msgs, "; ") }
+
+// checkCompatible checks a new config against the project's data keys
+// (config.md §8.1). The checks against stored completions are in
+// checkOutputCompatible.
+func checkCompatible(cfg *labelconfig.Config, f store.Facts) error {
+	var msgs []string
+	if f.Tasks > 0 {
+		have := map[string]bool{}
+		for _, k := range f.CommonDataKeys {
+			have[k] = true
+		}
+		seen := map[string]bool{}
+		for _, ctl := range cfg.Controls() {
+			for _, in := range ctl.Inputs {
+				if have[in.Value] || seen[in.Value] {
+					continue
+				}
+				seen[in.Value] = true
+				msgs = append(msgs, "You have already imported tasks and they are incompatible with a new config. You've specified value=$"+
+					in.Value+", but imported tasks contain only keys: ["+quoteList(f.CommonDataKeys)+"]")
+			}
+		}
+	}
+	msgs = append(msgs, checkOutputCompatible(cfg, f)...)
+	if len(msgs) > 0 {
+		return &compatError{msgs: msgs}
+	}
+	return nil
+}
+
+// checkOutputCompatible checks a new config against the results stored
+// completions hold (config.md §8.2).
+func checkOutputCompatible(cfg *labelconfig.Config, f store.Facts) []string {
+	const prefix = "You've already completed some tasks, but some of them couldn't be loaded with this config: "
+	allowed := map[[3]string]bool{}
+	for _, ctl := range cfg.Controls() {
+		if len(ctl.ToName) > 0 {
+			allowed[[3]string{ctl.Name, ctl.ToName[0], strings.ToLower(ctl.Type)}] = true
+		}
+	}
+	var msgs []string
+	for _, t := range f.Triples {
+		if !allowed[[3]string{t.FromName, t.ToName, t.Type}] {
+			msgs = append(msgs, prefix+"name="+t.FromName+", toName="+t.ToName+", type="+t.Type+" are expected")
+		}
+	}
+	for from, labels := range f.LabelsByFromName {
+		ctl, ok := cfg.Control(from)
+		if !ok {
+			msgs = append(msgs, prefix+"name="+from+" is expected")
+			continue
+		}
+		have := map[string]bool{}
+		for _, l := range ctl.Labels {
+			have[l] = true
+		}
+		var missing []string
+		for _, l := range labels {
+			if !have[l] {
+				missing = append(missing, l)
+			}
+		}
+		if len(missing) > 0 {
+			msgs = append(msgs, prefix+`there are labels already created for "`+from+"\":\n["+quoteList(missing)+"]")
+		}
+	}
+	return msgs
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = "'" + it + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+// nextTask: GET /api/project/next.
+func (s *Server) nextTask(c *fiber.Ctx) error {
+	p, err := s.st.Project(s.projectName(c))
+	if err != nil {
+		return err
+	}
+	tk, err := s.st.NextTask(p.Name, p.Settings.Sampling)
+	if errors.Is(err, store.ErrNotFound) {
+		return c.SendStatus(fiber.StatusNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return sendRawJSON(c, fiber.StatusOK, renderTask(tk, renderGet))
+}
+
+// export: GET /api/project/export. Without a format it answers the project
+// JSON, as the public API documentation describes.
+func (s *Server) export(c *fiber.Ctx) error {
+	format := c.Query("format")
+	if format == "" {
+		return s.sendProject(c, fiber.StatusOK)
+	}
+	return s.exportZip(c, format)
+}
+
+// expertInstruction: GET /api/projects/1/expert_instruction (deprecated).
+func (s *Server) expertInstruction(c *fiber.Ctx) error {
+	p, err := s.st.Project(s.projectName(c))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.SendString(p.Settings.Instruction)
+}

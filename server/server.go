@@ -1,0 +1,285 @@
+// Package server is labelstudio's HTTP layer: the Fiber routes and handlers
+// of the Label Studio 0.8.1 API, its middleware (auth, limits, errors) and
+// import parsing. Handlers translate HTTP to store calls and back.
+package server
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/gofiber/fiber/v2"
+
+	"labelstudio/store"
+	"labelstudio/store/labelconfig"
+)
+
+// APIVersion is the Label Studio API version this server speaks; clients
+// compare it, so it stays "0.8.1".
+const APIVersion = "0.8.1"
+
+// Default limits.
+const (
+	// DefaultBodyLimit caps any request body (imports included).
+	DefaultBodyLimit = 256 << 20
+	// DefaultSmallBodyLimit caps bodies of endpoints that are not imports.
+	DefaultSmallBodyLimit = 32 << 20
+	// MaxImportTasks is the largest number of tasks one import may hold.
+	MaxImportTasks = 250000
+)
+
+// Options configure a Server.
+type Options struct {
+	// Project is the project every request works on (single-project mode).
+	Project string
+	// Version is the program's build version.
+	Version string
+	// Username and Password enable HTTP basic auth when Password is set.
+	Username, Password string
+	// BodyLimit caps request bodies; zero means DefaultBodyLimit.
+	BodyLimit int
+	// SmallBodyLimit caps bodies of non-import endpoints; zero means
+	// DefaultSmallBodyLimit.
+	SmallBodyLimit int
+	// Logger receives request errors; nil means slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the Label Studio API over a store.
+type Server struct {
+	st   *store.Store
+	opts Options
+	app  *fiber.App
+	log  *slog.Logger
+
+	cfgMu    sync.Mutex
+	cfgCache map[string]cachedConfig
+}
+
+type cachedConfig struct {
+	text string
+	cfg  *labelconfig.Config
+	err  error
+}
+
+// New builds a server with every route registered.
+func New(st *store.Store, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Username == "" {
+		opts.Username = "ls"
+	}
+	s := &Server{st: st, opts: opts, log: opts.Logger, cfgCache: map[string]cachedConfig{}}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "labelstudio",
+		DisableStartupMessage: true,
+		StrictRouting:         false,
+		CaseSensitive:         true,
+		BodyLimit:             s.bodyLimit(),
+		ReadTimeout:           5 * time.Minute,
+		WriteTimeout:          30 * time.Minute,
+		IdleTimeout:           2 * time.Minute,
+		JSONEncoder:           marshalJSON,
+		JSONDecoder:           json.Unmarshal,
+		ErrorHandler:          s.errorHandler,
+	})
+	s.routes()
+	return s
+}
+
+// App returns the Fiber application, for tests and for listening.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Shutdown stops accepting requests and waits for running ones.
+func (s *Server) Shutdown(timeout time.Duration) error { return s.app.ShutdownWithTimeout(timeout) }
+
+func (s *Server) bodyLimit() int {
+	if s.opts.BodyLimit > 0 {
+		return s.opts.BodyLimit
+	}
+	return DefaultBodyLimit
+}
+
+func (s *Server) smallBodyLimit() int {
+	if s.opts.SmallBodyLimit > 0 {
+		return s.opts.SmallBodyLimit
+	}
+	return DefaultSmallBodyLimit
+}
+
+func (s *Server) routes() {
+	a := s.app
+	a.Use(s.recoverPanics)
+	a.Use(s.basicAuth)
+	a.Use(s.limitSmallBodies)
+
+	a.Get("/version", s.version)
+	a.Get("/api/health", s.health)
+	a.Get("/api/states", s.states)
+
+	a.Get("/api/project", s.getProject)
+	a.Post("/api/project", s.postProject)
+	a.Patch("/api/project", s.patchProject)
+	a.Post("/api/project/config", s.saveConfig)
+	a.Post("/api/project/import", s.importTasks)
+	a.Get("/api/project/export", s.export)
+	a.Get("/api/project/next", s.nextTask)
+
+	a.Get("/api/tasks", s.listTasks)
+	a.Delete("/api/tasks", s.deleteAllTasks)
+	a.Delete("/api/tasks/delete", s.deleteAllTasks) // deprecated alias
+	a.Get("/api/tasks/:id", s.getTask)
+	a.Delete("/api/tasks/:id", s.deleteTask)
+	a.Post("/api/tasks/:id/completions", s.createCompletion)
+	a.Delete("/api/tasks/:id/completions", s.deleteTaskCompletions)
+	a.Patch("/api/tasks/:id/completions/:cid", s.updateCompletion)
+	a.Delete("/api/tasks/:id/completions/:cid", s.deleteCompletion)
+	a.Post("/api/tasks/:id/cancel", s.cancelTask) // deprecated alias
+
+	a.Get("/api/completions", s.listCompletions)
+	a.Delete("/api/completions", s.deleteAllCompletions)
+
+	// Deprecated aliases of 0.8.1 (api.md §6).
+	a.Post("/api/save-config", s.saveConfig)
+	a.Post("/api/import", s.importTasks)
+	a.Get("/api/export", s.export)
+	a.Get("/api/projects/1/next", s.nextTask)
+	a.Get("/api/projects/1/completions_ids", s.completionIDs)
+	a.Delete("/api/project/completions", s.deleteAllCompletions)
+	a.Get("/api/projects/1/expert_instruction", s.expertInstruction)
+}
+
+// recoverPanics turns a panic in a handler into a 500 envelope, logged, so
+// that one bad request never takes the server down.
+func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Next()
+}
+
+// basicAuth requires HTTP basic credentials on every route when a password
+// is configured (api.md §0.2). Bundled static assets stay public.
+func (s *Server) basicAuth(c *fiber.Ctx) error {
+	if s.opts.Password == "" || strings.HasPrefix(c.Path(), "/static/") {
+		return c.Next()
+	}
+	h := c.Get(fiber.HeaderAuthorization)
+	if strings.HasPrefix(h, "Basic ") {
+		if raw, err := base64.StdEncoding.DecodeString(h[len("Basic "):]); err == nil {
+			user, pass, _ := strings.Cut(string(raw), ":")
+			okUser := subtle.ConstantTimeCompare([]byte(user), []byte(s.opts.Username)) == 1
+			okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(s.opts.Password)) == 1
+			if okUser && okPass {
+				return c.Next()
+			}
+		}
+	}
+	c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="Login Required"`)
+	return textError(fiber.StatusUnauthorized, "Could not verify your access level for that URL.\nYou have to login with proper credentials")
+}
+
+// limitSmallBodies refuses large bodies on every endpoint that is not an
+// import.
+func (s *Server) limitSmallBodies(c *fiber.Ctx) error {
+	if c.Request().Header.ContentLength() > s.smallBodyLimit() && !isImportPath(c.Path()) {
+		return envelopeError(fiber.StatusRequestEntityTooLarge,
+			fmt.Sprintf("Request body is too large: the limit is %s for %s", humanBytes(int64(s.smallBodyLimit())), c.Path()))
+	}
+	return c.Next()
+}
+
+func isImportPath(p string) bool {
+	p = strings.TrimSuffix(p, "/")
+	return p == "/api/project/import" || p == "/api/import"
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// projectName is the project the request works on.
+func (s *Server) projectName(c *fiber.Ctx) string { return s.opts.Project }
+
+// project loads the request's project and its parsed labeling config. A
+// config that does not parse (it could only come from an older version or a
+// hand-edited database) gives a nil config, not an error.
+func (s *Server) project(c *fiber.Ctx) (*store.Project, *labelconfig.Config, error) {
+	p, err := s.st.Project(s.projectName(c))
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, s.parsedConfig(p), nil
+}
+
+func (s *Server) parsedConfig(p *store.Project) *labelconfig.Config {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	if cc, ok := s.cfgCache[p.Name]; ok && cc.text == p.LabelConfig {
+		return cc.cfg
+	}
+	cfg, err := labelconfig.Parse(p.LabelConfig)
+	if err != nil {
+		cfg = nil
+	}
+	s.cfgCache[p.Name] = cachedConfig{text: p.LabelConfig, cfg: cfg, err: err}
+	return cfg
+}
+
+// bodyJSON reads the request body as JSON into v, with a clear 400.
+func bodyJSON(c *fiber.Ctx, v any) error {
+	b := c.Body()
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return envelopeError(fiber.StatusBadRequest, "request body is empty: a JSON body is expected")
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return envelopeError(fiber.StatusBadRequest, "request body is not valid JSON: "+err.Error())
+	}
+	return nil
+}
+
+// formOrQuery returns a field from the query string, else from a form body.
+func formOrQuery(c *fiber.Ctx, key string) string {
+	if v := c.Query(key); v != "" {
+		return v
+	}
+	ct := string(c.Request().Header.ContentType())
+	if strings.HasPrefix(ct, fiber.MIMEApplicationForm) || strings.HasPrefix(ct, fiber.MIMEMultipartForm) {
+		return c.FormValue(key)
+	}
+	return ""
+}
+
+// marshalJSON encodes v without HTML escaping: configs and instructions are
+// XML and HTML, and clients compare them with what they sent.
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+)
+
+func benchStore(b *testing.B, n int) (*Store, string) {
+	b.Helper()
+	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), Options{Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	p := "bench"
+	if _, err := s.CreateProject(p, DefaultSettings(), ""); err != nil {
+		b.Fatal(err)
+	}
+	for done := 0; done < n; {
+		batch := make([]NewTask, 0, 1000)
+		for i := 0; i < 1000 && done < n; i++ {
+			batch = append(batch, textTask(fmt.Sprintf("task number %d with a sentence of typical length for a text task", done)))
+			done++
+		}
+		if _, err := s.ImportTasks(p, batch, ImportOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, p
+}
+
+// BenchmarkImport1000 imports batches of 1000 tasks (fsync'd commits).
+func BenchmarkImport1000(b *testing.B) {
+	s, p := benchStore(b, 0)
+	batch := make([]NewTask, 1000)
+	for i := range batch {
+		batch[i] = textTask(fmt.Sprintf("task number %d with a sentence of typical length for a text task", i))
+	}
+	for b.Loop() {
+		if _, err := s.ImportTasks(p, batch, ImportOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "tasks/s")
+}
+
+func BenchmarkNextTask100k(b *testing.B) {
+	s, p := benchStore(b, 100_000)
+	// Label the first half, so that next must skip 50k completed tasks.
+	for i := 0; i < 50_000; i += 1000 {
+		err := s.update(p, func(t *ptx) error {
+			for j := i; j < i+1000; j++ {
+				if _, err := t.saveCompletion(int64(j), map[string]json.RawMessage{"result": json.RawMessage("[]")}, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := s.NextTask(p, SamplingSequential); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkListLastPage100k(b *testing.B) {
+	s, p := benchStore(b, 100_000)
+	for b.Loop() {
+		if ts, err := s.ListTasks(p, OrderID, 100_000-100, 100); err != nil || len(ts) != 100 {
+			b.Fatal(err, len(ts))
+		}
+	}
+}
+
+func BenchmarkGetTask100k(b *testing.B) {
+	s, p := benchStore(b, 100_000)
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := s.Task(p, int64(i%100_000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSaveCompletionParallel posts completions from concurrent
+// goroutines; each commit is fsync'd and shared through Batch.
+func BenchmarkSaveCompletionParallel(b *testing.B) {
+	s, p := benchStore(b, 10_000)
+	var next atomic.Int64
+	b.SetParallelism(2) // 2 × GOMAXPROCS(2) = 4 writers
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := next.Add(1) % 10_000
+			if _, err := s.SaveCompletion(p, id, []byte(`{"lead_time":1.5,"result":[{"from_name":"sentiment","to_name":"text","type":"choices","value":{"choices":["Positive"]}}]}`), false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "completions/s")
+}
