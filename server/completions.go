@@ -22,10 +22,11 @@ func (s *Server) createCompletion(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if len(strings.TrimSpace(string(c.Body()))) == 0 {
-		return envelopeError(fiber.StatusBadRequest, "request body is empty: a completion JSON object is expected")
+	body, err := jsonBody(c, "a completion JSON object")
+	if err != nil {
+		return err
 	}
-	cid, err := s.st.SaveCompletion(s.projectName(c), id, c.Body(), truthy(c.Query("was_cancelled")))
+	cid, err := s.st.SaveCompletion(s.projectName(c), id, body, truthy(c.Query("was_cancelled")))
 	if err != nil {
 		return err
 	}
@@ -76,10 +77,11 @@ func (s *Server) updateCompletion(c *fiber.Ctx) error {
 	if !ok {
 		return sendText(c, fiber.StatusOK, "completion id is null")
 	}
-	if len(strings.TrimSpace(string(c.Body()))) == 0 {
-		return envelopeError(fiber.StatusBadRequest, "request body is empty: a JSON object is expected")
+	body, err := jsonBody(c, "a JSON object")
+	if err != nil {
+		return err
 	}
-	if err := s.st.UpdateCompletion(s.projectName(c), id, cid, c.Body()); err != nil {
+	if err := s.st.UpdateCompletion(s.projectName(c), id, cid, body); err != nil {
 		return err
 	}
 	return sendText(c, fiber.StatusCreated, "ok")

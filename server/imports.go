@@ -32,6 +32,9 @@ func (s *Server) importTasks(c *fiber.Ctx) error {
 	if len(body) == 0 {
 		return importError("load_tasks: request body is not valid JSON: the body is empty")
 	}
+	if !utf8.Valid(body) {
+		return importError("load_tasks: request body is not valid JSON: it is not UTF-8 text")
+	}
 	var items []json.RawMessage
 	switch body[0] {
 	case '[':

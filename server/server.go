@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
@@ -250,14 +251,27 @@ func (s *Server) parsedConfig(p *store.Project) *labelconfig.Config {
 
 // bodyJSON reads the request body as JSON into v, with a clear 400.
 func bodyJSON(c *fiber.Ctx, v any) error {
-	b := c.Body()
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return envelopeError(fiber.StatusBadRequest, "request body is empty: a JSON body is expected")
+	b, err := jsonBody(c, "a JSON body")
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return envelopeError(fiber.StatusBadRequest, "request body is not valid JSON: "+err.Error())
 	}
 	return nil
+}
+
+// jsonBody returns the request body for a JSON endpoint, refusing an empty
+// body and text that is not UTF-8 (which JSON must be).
+func jsonBody(c *fiber.Ctx, what string) ([]byte, error) {
+	b := c.Body()
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, envelopeError(fiber.StatusBadRequest, "request body is empty: "+what+" is expected")
+	}
+	if !utf8.Valid(b) {
+		return nil, envelopeError(fiber.StatusBadRequest, "request body is not valid UTF-8: JSON text must be UTF-8")
+	}
+	return b, nil
 }
 
 // formOrQuery returns a field from the query string, else from a form body.

@@ -24,12 +24,13 @@ var (
 	bucketByScore         = []byte("by_score")
 	bucketDataKeys        = []byte("data_keys")
 	bucketLabelUsage      = []byte("label_usage")
+	bucketDataHash        = []byte("data_hash")
 
 	projectBuckets = [][]byte{
 		bucketMeta, bucketTasks, bucketCompletions, bucketState, bucketPending,
 		bucketBlocksTasks, bucketBlocksPending, bucketByCompleted, bucketByCompletedDesc,
 		bucketByCancelled, bucketByCancelledDesc, bucketScores, bucketByScore,
-		bucketDataKeys, bucketLabelUsage,
+		bucketDataKeys, bucketLabelUsage, bucketDataHash,
 	}
 
 	keySettings    = []byte("settings")

@@ -86,15 +86,32 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, writes: newCommitter(db), rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), Now: time.Now}
 	if !opts.ReadOnly {
-		if err := db.Update(func(tx *bolt.Tx) error {
-			_, err := tx.CreateBucketIfNotExists(bucketProjects)
-			return err
-		}); err != nil {
+		if err := db.Update(upgrade); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("initialise database: %w", err)
 		}
 	}
 	return s, nil
+}
+
+// upgrade creates the top bucket and, in projects written by an older
+// version, the buckets added since.
+func upgrade(tx *bolt.Tx) error {
+	root, err := tx.CreateBucketIfNotExists(bucketProjects)
+	if err != nil {
+		return err
+	}
+	return root.ForEachBucket(func(name []byte) error {
+		pb := root.Bucket(name)
+		for _, b := range projectBuckets {
+			if pb.Bucket(b) == nil {
+				if _, err := pb.CreateBucket(b); err != nil {
+					return fmt.Errorf("upgrade project %q: %w", name, err)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Close closes the database file.

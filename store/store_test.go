@@ -341,3 +341,29 @@ func TestProjects(t *testing.T) {
 		t.Fatalf("deleted project: %v", err)
 	}
 }
+
+func TestSkipDuplicates(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	mustImport(t, s, p, NewTask{Data: []byte(`{"text":"a","n":1}`)}, textTask("b"))
+	res, err := s.ImportTasks(p, []NewTask{
+		{Data: []byte(`{ "n": 1, "text": "a" }`)}, // same data, other order and spacing
+		textTask("c"), textTask("c"), textTask("b"),
+	}, ImportOptions{SkipDuplicates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res.TaskIDs) != "[2]" || res.Skipped != 3 {
+		t.Fatalf("ids %v skipped %d", res.TaskIDs, res.Skipped)
+	}
+	// Without the option duplicates are imported.
+	if ids := mustImport(t, s, p, textTask("c")); fmt.Sprint(ids) != "[3]" {
+		t.Fatal(ids)
+	}
+	// A deleted task no longer counts as a duplicate.
+	s.DeleteTask(p, 1)
+	res, _ = s.ImportTasks(p, []NewTask{textTask("b")}, ImportOptions{SkipDuplicates: true})
+	if len(res.TaskIDs) != 1 {
+		t.Fatalf("deleted task still blocks: %+v", res)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"strconv"
@@ -26,11 +27,16 @@ type ImportOptions struct {
 	// FirstID is the smallest id the new tasks may get (the CLI directory
 	// loaders start at 1). The next id is otherwise the largest id + 1.
 	FirstID int64
+	// SkipDuplicates leaves out tasks whose data equals the data of a task
+	// already in the project or earlier in the same import.
+	SkipDuplicates bool
 }
 
 // ImportResult tells what an import stored.
 type ImportResult struct {
-	TaskIDs     []int64
+	TaskIDs []int64
+	// Skipped counts the duplicates left out.
+	Skipped     int
 	Completions int
 	Predictions int
 }
@@ -134,21 +140,36 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 	err := s.update(project, func(t *ptx) error {
 		res = ImportResult{TaskIDs: make([]int64, 0, len(tasks))}
 		id := max(t.nextID(), opts.FirstID)
-		tb, pb := t.bk(bucketTasks), t.bk(bucketPending)
+		tb, pb, hb := t.bk(bucketTasks), t.bk(bucketPending), t.bk(bucketDataHash)
+		scores, byScore := t.bk(bucketScores), t.bk(bucketByScore)
 		// Imports append at the end of the id space: fill pages fully.
 		tb.FillPercent, pb.FillPercent = 1, 1
 		keyCounts := map[string]int64{}
+		// Block counts change for few blocks: add them up, write once.
+		blocks := map[uint64]int64{}
+		var pendingBlocks map[uint64]int64
 		for _, nt := range tasks {
-			raw := encodeTask(id, nt)
-			if err := tb.Put(idKey(id), raw); err != nil {
+			h, err := DataHash(nt.Data)
+			if err != nil {
+				return Invalidf("task %d: %v", len(res.TaskIDs)+res.Skipped, err)
+			}
+			if opts.SkipDuplicates {
+				if k, _ := hb.Cursor().Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]) {
+					res.Skipped++
+					continue
+				}
+			}
+			key := idKey(id)
+			if err := hb.Put(cat(h[:], key), nil); err != nil {
+				return err
+			}
+			if err := tb.Put(key, encodeTask(id, nt)); err != nil {
 				return fmt.Errorf("store task %d: %w", id, err)
 			}
-			if err := addCount(t.bk(bucketBlocksTasks), blockKey(id), 1); err != nil {
+			if err := pb.Put(key, nil); err != nil {
 				return err
 			}
-			if err := t.setPending(id, true); err != nil {
-				return err
-			}
+			blocks[uint64(id)>>blockShift]++
 			for _, k := range nt.DataKeys {
 				keyCounts[k]++
 			}
@@ -157,15 +178,22 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 			t.c.Predictions += int64(n)
 			if ok {
 				sk := u64(sortableFloat(score))
-				if err := t.bk(bucketScores).Put(idKey(id), sk); err != nil {
+				if err := scores.Put(key, sk); err != nil {
 					return err
 				}
-				if err := t.bk(bucketByScore).Put(cat(sk, idKey(id)), nil); err != nil {
+				if err := byScore.Put(cat(sk, key), nil); err != nil {
 					return err
 				}
 			}
 			t.c.Tasks++
 			t.dirty = true
+			if len(nt.Completions) > 0 {
+				// Saving a completion reads the pending blocks: write the
+				// sums so far first.
+				if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
+					return err
+				}
+			}
 			for _, c := range nt.Completions {
 				m, err := decodeObject(c)
 				if err != nil {
@@ -180,6 +208,14 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 			res.TaskIDs = append(res.TaskIDs, id)
 			id++
 		}
+		if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
+			return err
+		}
+		for blk, n := range pendingBlocks {
+			if err := addCount(t.bk(bucketBlocksTasks), u64(blk), n); err != nil {
+				return err
+			}
+		}
 		dk := t.bk(bucketDataKeys)
 		for k, n := range keyCounts {
 			if err := addCount(dk, []byte(k), n); err != nil {
@@ -192,6 +228,49 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 		return ImportResult{}, err
 	}
 	return res, nil
+}
+
+// flushBlocks adds the block counts gathered in blocks to the bucket and
+// moves them into *done (which keeps the totals for the tasks blocks).
+func flushBlocks(b *bolt.Bucket, blocks map[uint64]int64, done *map[uint64]int64) error {
+	if *done == nil {
+		*done = map[uint64]int64{}
+	}
+	for blk, n := range blocks {
+		if err := addCount(b, u64(blk), n); err != nil {
+			return err
+		}
+		(*done)[blk] += n
+		delete(blocks, blk)
+	}
+	return nil
+}
+
+// DataHash returns the content hash of task data: the first 16 bytes of the
+// SHA-256 of its canonical JSON (object keys sorted, no spaces), so that the
+// same data hashes the same whatever its key order or layout.
+func DataHash(data json.RawMessage) ([16]byte, error) {
+	var v any
+	var h [16]byte
+	if err := json.Unmarshal(data, &v); err != nil {
+		return h, fmt.Errorf("data is not valid JSON: %w", err)
+	}
+	canon, err := json.Marshal(v)
+	if err != nil {
+		return h, fmt.Errorf("data cannot be encoded: %w", err)
+	}
+	sum := sha256.Sum256(canon)
+	copy(h[:], sum[:16])
+	return h, nil
+}
+
+// dataOf extracts the data member of a stored task.
+func dataOf(task []byte) json.RawMessage {
+	var d struct {
+		Data json.RawMessage `json:"data"`
+	}
+	_ = json.Unmarshal(task, &d)
+	return d.Data
 }
 
 // task reads one task with its completions; ok is false when it is absent.
@@ -238,6 +317,11 @@ func (s *Store) DeleteTask(project string, id int64) error {
 		}
 		for k := range doc.Data {
 			if err := addCount(t.bk(bucketDataKeys), []byte(k), -1); err != nil {
+				return err
+			}
+		}
+		if h, err := DataHash(dataOf(v)); err == nil {
+			if err := t.bk(bucketDataHash).Delete(cat(h[:], idKey(id))); err != nil {
 				return err
 			}
 		}

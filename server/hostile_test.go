@@ -1,0 +1,77 @@
+package server
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"labelstudio/store"
+)
+
+// TestHostileInput sends malformed, oversized and odd requests to every
+// kind of endpoint: each gets a 4xx with a detail, never a 500.
+func TestHostileInput(t *testing.T) {
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	deepObj := strings.Repeat(`{"a":`, 50000) + "1" + strings.Repeat("}", 50000)
+	bad := "\xff\xfe\xfd"
+	rows := []scenario{
+		{name: "import deep array", method: "POST", url: "/api/project/import", body: deep, wantStatus: 400},
+		{name: "import deep object", method: "POST", url: "/api/project/import", body: deepObj, wantStatus: 400},
+		{name: "import invalid utf8", method: "POST", url: "/api/project/import", body: `[{"text":"` + bad + `"}]`, wantStatus: 400},
+		{name: "import wrong content type", method: "POST", url: "/api/project/import", contentType: "text/plain", body: `[{"text":"a"}]`, wantStatus: 400},
+		{name: "import null", method: "POST", url: "/api/project/import", body: `null`, wantStatus: 400},
+		{name: "import nulls", method: "POST", url: "/api/project/import", body: `[null]`, wantStatus: 400},
+		{name: "import huge number", method: "POST", url: "/api/project/import", body: `[{"text":1e999999}]`, wantStatus: 400},
+		{name: "import trailing garbage", method: "POST", url: "/api/project/import", body: `[{"text":"a"}] x`, wantStatus: 400},
+		{name: "completion deep", setup: seed("a"), method: "POST", url: "/api/tasks/0/completions", body: deepObj, wantStatus: 400},
+		{name: "completion invalid utf8", setup: seed("a"), method: "POST", url: "/api/tasks/0/completions", body: `{"result":"` + bad + `"}`, wantStatus: 400},
+		{name: "completion huge task id", method: "POST", url: "/api/tasks/9223372036854775807/completions", body: `{}`, wantStatus: 404},
+		{name: "completion id overflow", method: "POST", url: "/api/tasks/92233720368547758070/completions", body: `{}`, wantStatus: 400},
+		{name: "patch deep", setup: seedCompleted, method: "PATCH", url: "/api/tasks/1/completions/1001", body: deep, wantStatus: 400},
+		{name: "patch scalar", setup: seedCompleted, method: "PATCH", url: "/api/tasks/1/completions/1001", body: `"x"`, wantStatus: 400},
+		{name: "config deep json", method: "POST", url: "/api/project/config", body: deepObj, wantStatus: 400},
+		{name: "config not a string", method: "POST", url: "/api/project/config", body: `{"label_config": 5}`, wantStatus: 400},
+		{name: "config deep xml", method: "POST", url: "/api/project/config", body: `{"label_config":"` + strings.Repeat("<View>", 5000) + strings.Repeat("</View>", 5000) + `"}`, wantStatus: 400},
+		{name: "patch project deep", method: "PATCH", url: "/api/project", body: deepObj, wantStatus: 400},
+		{name: "patch project ml not string", method: "PATCH", url: "/api/project", body: `{"ml_backend": {"a":1}}`, wantStatus: 400},
+		{name: "tasks negative page size", method: "GET", url: "/api/tasks?page_size=-5", wantStatus: 422},
+		{name: "tasks float page", method: "GET", url: "/api/tasks?page=1.5", wantStatus: 422},
+		{name: "task id with spaces", method: "GET", url: "/api/tasks/%201", wantStatus: 400},
+	}
+	runScenarios(t, rows)
+}
+
+func TestBodyLimit(t *testing.T) {
+	st := openStore(t)
+	s := New(st, Options{Project: "test", BodyLimit: 1 << 20, SmallBodyLimit: 1 << 10})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.App().Listener(ln)
+	t.Cleanup(func() { s.Shutdown(time.Second) })
+	big := `[{"text":"` + strings.Repeat("x", 2<<20) + `"}]`
+	resp, err := http.Post("http://"+ln.Addr().String()+"/api/project/import", "application/json", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r := response{status: resp.StatusCode, body: string(b)}
+	if r.status != 413 || !strings.Contains(r.body, "too large") || !strings.Contains(r.body, "1 MiB") {
+		t.Fatalf("oversized import: %d %s", r.status, r.body)
+	}
+	r = callJSON(t, s, "POST", "/api/tasks/0/completions", `{"result":"`+strings.Repeat("x", 4<<10)+`"}`)
+	if r.status != 413 || !strings.Contains(r.body, "1 KiB") {
+		t.Fatalf("oversized completion: %d %s", r.status, r.body)
+	}
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	_, st := newTestServer(t)
+	return st
+}
