@@ -36,6 +36,9 @@ type Store struct {
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
+	importMu    sync.Mutex
+	importLocks map[string]*sync.Mutex
+
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 }
@@ -89,6 +92,10 @@ func Open(path string, opts Options) (*Store, error) {
 		if err := db.Update(upgrade); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("initialise database: %w", err)
+		}
+		if err := s.recoverImports(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("roll back an unfinished import: %w", err)
 		}
 	}
 	return s, nil

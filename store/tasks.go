@@ -137,92 +137,12 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 		}
 	}
 	now := s.Now().Unix()
+	s.importLock(project).Lock()
+	defer s.importLock(project).Unlock()
 	err := s.update(project, func(t *ptx) error {
 		res = ImportResult{TaskIDs: make([]int64, 0, len(tasks))}
-		id := max(t.nextID(), opts.FirstID)
-		tb, pb, hb := t.bk(bucketTasks), t.bk(bucketPending), t.bk(bucketDataHash)
-		scores, byScore := t.bk(bucketScores), t.bk(bucketByScore)
-		// Imports append at the end of the id space: fill pages fully.
-		tb.FillPercent, pb.FillPercent = 1, 1
-		keyCounts := map[string]int64{}
-		// Block counts change for few blocks: add them up, write once.
-		blocks := map[uint64]int64{}
-		var pendingBlocks map[uint64]int64
-		for _, nt := range tasks {
-			h, err := DataHash(nt.Data)
-			if err != nil {
-				return Invalidf("task %d: %v", len(res.TaskIDs)+res.Skipped, err)
-			}
-			if opts.SkipDuplicates {
-				if k, _ := hb.Cursor().Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]) {
-					res.Skipped++
-					continue
-				}
-			}
-			key := idKey(id)
-			if err := hb.Put(cat(h[:], key), nil); err != nil {
-				return err
-			}
-			if err := tb.Put(key, encodeTask(id, nt)); err != nil {
-				return fmt.Errorf("store task %d: %w", id, err)
-			}
-			if err := pb.Put(key, nil); err != nil {
-				return err
-			}
-			blocks[uint64(id)>>blockShift]++
-			for _, k := range nt.DataKeys {
-				keyCounts[k]++
-			}
-			n, score, ok := predictionScores(nt.Predictions)
-			res.Predictions += n
-			t.c.Predictions += int64(n)
-			if ok {
-				sk := u64(sortableFloat(score))
-				if err := scores.Put(key, sk); err != nil {
-					return err
-				}
-				if err := byScore.Put(cat(sk, key), nil); err != nil {
-					return err
-				}
-			}
-			t.c.Tasks++
-			t.dirty = true
-			if len(nt.Completions) > 0 {
-				// Saving a completion reads the pending blocks: write the
-				// sums so far first.
-				if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
-					return err
-				}
-			}
-			for _, c := range nt.Completions {
-				m, err := decodeObject(c)
-				if err != nil {
-					return Invalidf("task %d: %v", len(res.TaskIDs), err)
-				}
-				delete(m, "id")
-				if _, err := t.saveCompletion(id, m, now); err != nil {
-					return err
-				}
-				res.Completions++
-			}
-			res.TaskIDs = append(res.TaskIDs, id)
-			id++
-		}
-		if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
-			return err
-		}
-		for blk, n := range pendingBlocks {
-			if err := addCount(t.bk(bucketBlocksTasks), u64(blk), n); err != nil {
-				return err
-			}
-		}
-		dk := t.bk(bucketDataKeys)
-		for k, n := range keyCounts {
-			if err := addCount(dk, []byte(k), n); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := t.importChunk(tasks, max(t.nextID(), opts.FirstID), opts, now, &res)
+		return err
 	})
 	if err != nil {
 		return ImportResult{}, err
@@ -273,6 +193,94 @@ func dataOf(task []byte) json.RawMessage {
 	return d.Data
 }
 
+// importChunk stores tasks with ids from id on, adding to res, and returns
+// the next free id.
+func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int64, res *ImportResult) (int64, error) {
+	tb, pb, hb := t.bk(bucketTasks), t.bk(bucketPending), t.bk(bucketDataHash)
+	scores, byScore := t.bk(bucketScores), t.bk(bucketByScore)
+	// Imports append at the end of the id space: fill pages fully.
+	tb.FillPercent, pb.FillPercent = 1, 1
+	keyCounts := map[string]int64{}
+	// Block counts change for few blocks: add them up, write once.
+	blocks := map[uint64]int64{}
+	var pendingBlocks map[uint64]int64
+	for _, nt := range tasks {
+		h, err := DataHash(nt.Data)
+		if err != nil {
+			return 0, Invalidf("task %d: %v", len(res.TaskIDs)+res.Skipped, err)
+		}
+		if opts.SkipDuplicates {
+			if k, _ := hb.Cursor().Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]) {
+				res.Skipped++
+				continue
+			}
+		}
+		key := idKey(id)
+		if err := hb.Put(cat(h[:], key), nil); err != nil {
+			return 0, err
+		}
+		if err := tb.Put(key, encodeTask(id, nt)); err != nil {
+			return 0, fmt.Errorf("store task %d: %w", id, err)
+		}
+		if err := pb.Put(key, nil); err != nil {
+			return 0, err
+		}
+		blocks[uint64(id)>>blockShift]++
+		for _, k := range nt.DataKeys {
+			keyCounts[k]++
+		}
+		n, score, ok := predictionScores(nt.Predictions)
+		res.Predictions += n
+		t.c.Predictions += int64(n)
+		if ok {
+			sk := u64(sortableFloat(score))
+			if err := scores.Put(key, sk); err != nil {
+				return 0, err
+			}
+			if err := byScore.Put(cat(sk, key), nil); err != nil {
+				return 0, err
+			}
+		}
+		t.c.Tasks++
+		t.dirty = true
+		if len(nt.Completions) > 0 {
+			// Saving a completion reads the pending blocks: write the
+			// sums so far first.
+			if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
+				return 0, err
+			}
+		}
+		for _, c := range nt.Completions {
+			m, err := decodeObject(c)
+			if err != nil {
+				return 0, Invalidf("task %d: %v", len(res.TaskIDs), err)
+			}
+			delete(m, "id")
+			if _, err := t.saveCompletion(id, m, now); err != nil {
+				return 0, err
+			}
+			res.Completions++
+		}
+		res.TaskIDs = append(res.TaskIDs, id)
+		id++
+	}
+	if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
+		return 0, err
+	}
+	for blk, n := range pendingBlocks {
+		if err := addCount(t.bk(bucketBlocksTasks), u64(blk), n); err != nil {
+			return 0, err
+		}
+	}
+	dk := t.bk(bucketDataKeys)
+	for k, n := range keyCounts {
+		if err := addCount(dk, []byte(k), n); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
 // task reads one task with its completions; ok is false when it is absent.
 func (t *ptx) task(id int64) (Task, bool) {
 	v := t.bk(bucketTasks).Get(idKey(id))
@@ -303,7 +311,12 @@ func (s *Store) Task(project string, id int64) (Task, error) {
 
 // DeleteTask removes a task and its completions.
 func (s *Store) DeleteTask(project string, id int64) error {
-	return s.update(project, func(t *ptx) error {
+	return s.update(project, func(t *ptx) error { return t.deleteTask(id) })
+}
+
+// deleteTask removes a task, its completions and its index entries.
+func (t *ptx) deleteTask(id int64) error {
+	{
 		v := t.bk(bucketTasks).Get(idKey(id))
 		if v == nil {
 			return NotFoundf("task %d not found", id)
@@ -342,7 +355,7 @@ func (s *Store) DeleteTask(project string, id int64) error {
 		t.c.Tasks--
 		t.dirty = true
 		return t.bk(bucketTasks).Delete(idKey(id))
-	})
+	}
 }
 
 // DeleteAllTasks removes every task and completion of the project; the

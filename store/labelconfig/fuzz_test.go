@@ -2,6 +2,8 @@ package labelconfig
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -104,8 +106,35 @@ func FuzzParse(f *testing.F) {
 		if !utf8.ValidString(text) {
 			t.Fatal("invalid UTF-8 accepted")
 		}
+		checkStdlibAccepts(t, text)
 		checkModel(t, text, c)
 	})
+}
+
+// checkStdlibAccepts cross-checks the parser with encoding/xml: what this
+// package accepts, the standard library's strict decoder must accept too.
+// Known differences are skipped: encoding/xml uses the older XML 1.0 name
+// tables (libxml2 and this package use the fifth edition) and resolves
+// namespaces its own way.
+func checkStdlibAccepts(t *testing.T, text string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(strings.TrimPrefix(text, "\uFEFF")))
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			msg := err.Error()
+			for _, known := range []string{"xmlns", "prefix", "invalid XML name", "invalid character entity"} {
+				if strings.Contains(msg, known) {
+					return
+				}
+			}
+			t.Fatalf("accepted, but encoding/xml says %v", err)
+		}
+	}
 }
 
 func FuzzValidate(f *testing.F) {

@@ -10,7 +10,12 @@ import (
 // TestPathologicalInputs feeds inputs built to trigger quadratic behaviour
 // or large allocations; each must be answered quickly and without a panic.
 func TestPathologicalInputs(t *testing.T) {
-	const budget = 3 * time.Second // generous: also holds under -race
+	// Generous: quadratic behaviour on 2 MiB would take minutes. The race
+	// detector slows encoding/json and friends down about tenfold.
+	budget := 3 * time.Second
+	if raceEnabled {
+		budget *= 5
+	}
 	repeatTo := func(prefix, unit, suffix string) string {
 		n := (MaxConfigSize - len(prefix) - len(suffix) - 64) / len(unit)
 		return prefix + strings.Repeat(unit, n) + suffix

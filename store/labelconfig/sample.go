@@ -36,12 +36,13 @@ type Sample struct {
 	Predictions json.RawMessage
 }
 
-// set stores a value, keeping the first position of an existing key.
+// set stores a copy of a value (the tables are shared), keeping the first
+// position of an existing key.
 func (s *Sample) set(key string, v json.RawMessage) {
 	if _, ok := s.Values[key]; !ok {
 		s.Keys = append(s.Keys, key)
 	}
-	s.Values[key] = v
+	s.Values[key] = append(json.RawMessage(nil), v...)
 }
 
 // DataJSON returns the sample data as a compact JSON object with keys in

@@ -29,14 +29,15 @@ func Validate(text string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// validate runs steps 2–5 on a parsed config.
-func (c *Config) validate() error {
+// Validate runs steps 2–5 of the validation pipeline (see the Validate
+// function) on a config that Parse accepted. The error is an *Error.
+func (c *Config) Validate() error {
 	if e := c.checkSchema(); e != nil {
 		return e
 	}
