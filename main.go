@@ -24,6 +24,7 @@ import (
 	"labelstudio/server"
 	"labelstudio/store"
 	"labelstudio/store/labelconfig"
+	"labelstudio/store/labelconfig/templates"
 )
 
 // Version is the build version, set with -ldflags "-X main.Version=...".
@@ -64,6 +65,7 @@ Options of start and init:
   -b, --no-browser        do not open the browser
   -c, --config FILE       a config.json whose keys are applied to the project
   -l, --label-config FILE labeling config (XML) for the project
+  --template NAME         labeling config from the built-in gallery (GET /api/templates lists them)
   --sampling MODE         sequential, uniform, prediction-score-min or prediction-score-max
   --username U --password P   require HTTP basic auth
   --log-level L           debug, info, warn or error (default info)
@@ -80,6 +82,7 @@ type options struct {
 	noBrowser   bool
 	configFile  string
 	labelConfig string
+	template    string
 	sampling    string
 	username    string
 	password    string
@@ -102,6 +105,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.configFile, "c", "", "config.json to apply")
 	fs.StringVar(&o.labelConfig, "label-config", "", "labeling config file")
 	fs.StringVar(&o.labelConfig, "l", "", "labeling config file")
+	fs.StringVar(&o.template, "template", "", "labeling config template from the gallery")
 	fs.StringVar(&o.sampling, "sampling", "", "sampling mode")
 	fs.StringVar(&o.username, "username", "", "basic auth user")
 	fs.StringVar(&o.password, "password", "", "basic auth password")
@@ -241,6 +245,13 @@ func setupProject(st *store.Store, cmd string, o options, stdout io.Writer) erro
 			}
 		}
 	}
+	if o.template != "" {
+		tp, err := templates.Get(o.template)
+		if err != nil {
+			return fmt.Errorf("--template: %w", err)
+		}
+		labelCfg = tp.Config
+	}
 	if o.labelConfig != "" {
 		b, err := os.ReadFile(o.labelConfig)
 		if err != nil {
@@ -293,9 +304,25 @@ func setupProject(st *store.Store, cmd string, o options, stdout io.Writer) erro
 			return err
 		}
 	}
-	if o.labelConfig != "" || labelCfg != defaultLabelConfig {
-		if err := st.SetLabelConfig(o.project, labelCfg, nil); err != nil {
-			return err
+	if o.labelConfig != "" || o.template != "" || labelCfg != defaultLabelConfig {
+		cfg, err := labelconfig.Validate(labelCfg)
+		if err != nil {
+			return fmt.Errorf("the labeling config is invalid: %w", err)
+		}
+		err = st.SetLabelConfig(o.project, labelCfg, func(f store.Facts) error {
+			if f.Tasks > 0 {
+				if err := cfg.CheckInputCompatibility(f.CommonDataKeys); err != nil {
+					return err
+				}
+			}
+			var used []labelconfig.ResultKey
+			for _, t := range f.Triples {
+				used = append(used, labelconfig.ResultKey{FromName: t.FromName, ToName: t.ToName, Type: t.Type})
+			}
+			return cfg.CheckOutputCompatibility(used, f.LabelsByFromName)
+		})
+		if err != nil {
+			return fmt.Errorf("the labeling config does not fit the project's tasks and completions: %w", err)
 		}
 	}
 	return nil

@@ -56,11 +56,9 @@ func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.M
 	config["label_config"] = json.RawMessage(`"config.xml"`)
 	config["input_path"] = json.RawMessage(`"tasks.json"`)
 	config["output_dir"] = json.RawMessage(`"completions"`)
-	dataTypes := map[string]string{}
+	dataTypes := json.RawMessage(`{}`)
 	if cfg != nil {
-		for _, k := range cfg.DataKeys() {
-			dataTypes[k.Key] = k.Tag
-		}
+		dataTypes = cfg.DataTypesJSON()
 	}
 	canTasks := !isCloud(p.Settings.Source.Type)
 	canCompletions := !isCloud(p.Settings.Target.Type)
@@ -141,11 +139,7 @@ func (s *Server) saveConfig(c *fiber.Ctx) error {
 		return checkCompatible(cfg, f)
 	})
 	if err != nil {
-		var ce *compatError
-		if errors.As(err, &ce) {
-			return jsonError(fiber.StatusBadRequest, fiber.Map{"label_config": ce.msgs}, ce.Error())
-		}
-		return err
+		return s.compatResponse(c, err)
 	}
 	c.Status(fiber.StatusCreated)
 	return nil
@@ -172,7 +166,11 @@ func configFromRequest(c *fiber.Ctx) (string, bool) {
 }
 
 // compatError lists why a new config does not fit the stored data.
-type compatError struct{ msgs []string }
+type compatError struct {
+	msgs []string
+	// uses are the controls and labels in use that the config drops.
+	uses []compatUse
+}
 
 func (e *compatError) Error() string { return strings.Join(e.msgs, "; ") }
 
@@ -198,16 +196,17 @@ func checkCompatible(cfg *labelconfig.Config, f store.Facts) error {
 			}
 		}
 	}
-	msgs = append(msgs, checkOutputCompatible(cfg, f)...)
+	out, uses := checkOutputCompatible(cfg, f)
+	msgs = append(msgs, out...)
 	if len(msgs) > 0 {
-		return &compatError{msgs: msgs}
+		return &compatError{msgs: msgs, uses: uses}
 	}
 	return nil
 }
 
 // checkOutputCompatible checks a new config against the results stored
 // completions hold (config.md §8.2).
-func checkOutputCompatible(cfg *labelconfig.Config, f store.Facts) []string {
+func checkOutputCompatible(cfg *labelconfig.Config, f store.Facts) ([]string, []compatUse) {
 	const prefix = "You've already completed some tasks, but some of them couldn't be loaded with this config: "
 	allowed := map[[3]string]bool{}
 	for _, ctl := range cfg.Controls() {
@@ -216,15 +215,20 @@ func checkOutputCompatible(cfg *labelconfig.Config, f store.Facts) []string {
 		}
 	}
 	var msgs []string
+	var uses []compatUse
 	for _, t := range f.Triples {
 		if !allowed[[3]string{t.FromName, t.ToName, t.Type}] {
 			msgs = append(msgs, prefix+"name="+t.FromName+", toName="+t.ToName+", type="+t.Type+" are expected")
+			uses = append(uses, compatUse{fromName: t.FromName})
 		}
 	}
 	for from, labels := range f.LabelsByFromName {
 		ctl, ok := cfg.Control(from)
 		if !ok {
 			msgs = append(msgs, prefix+"name="+from+" is expected")
+			if !usesControl(uses, from) {
+				uses = append(uses, compatUse{fromName: from})
+			}
 			continue
 		}
 		have := map[string]bool{}
@@ -239,9 +243,21 @@ func checkOutputCompatible(cfg *labelconfig.Config, f store.Facts) []string {
 		}
 		if len(missing) > 0 {
 			msgs = append(msgs, prefix+`there are labels already created for "`+from+"\":\n["+quoteList(missing)+"]")
+			for _, l := range missing {
+				uses = append(uses, compatUse{fromName: from, label: l})
+			}
 		}
 	}
-	return msgs
+	return msgs, uses
+}
+
+func usesControl(uses []compatUse, from string) bool {
+	for _, u := range uses {
+		if u.fromName == from && u.label == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func quoteList(items []string) string {

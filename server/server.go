@@ -149,6 +149,14 @@ func (s *Server) routes() {
 	a.Delete("/api/tasks/:id/completions/:cid", s.deleteCompletion)
 	a.Post("/api/tasks/:id/cancel", s.cancelTask) // deprecated alias
 
+	a.Post("/api/validate-config", s.validateConfig)
+	a.Get("/api/import-example", s.importExample)
+	a.Post("/api/import-example", s.importExample)
+	a.Get("/api/import-example-file", s.importExampleFile)
+	a.Get("/api/templates", s.listTemplates)
+	a.Get("/samples/time-series.csv", s.timeSeriesCSV)
+	a.Get("/static/samples/:name", s.sampleFile)
+
 	a.Get("/api/completions", s.listCompletions)
 	a.Delete("/api/completions", s.deleteAllCompletions)
 
