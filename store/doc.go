@@ -28,8 +28,8 @@
 //	scores               id              → float64 bits: mean prediction score of a task
 //	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction
 //	data_keys            key             → uint64 number of tasks whose data has that key
-//	data_hash            h ‖ id          → ∅   first 16 bytes of the SHA-256 of the task's
-//	                                           canonical data JSON (duplicate detection)
+//	data_hash            id              → first 16 bytes of the SHA-256 of the task's data
+//	                                       JSON without white space (duplicate detection)
 //	label_usage          "t\x00from\x00to\x00type" → uint64 result items with that triple
 //	                     "l\x00from\x00label"      → uint64 result items carrying that label
 //

@@ -47,6 +47,7 @@ type Importer struct {
 	res     ImportResult
 	done    bool
 	unlock  func()
+	known   map[[16]byte]bool
 }
 
 // BeginImport starts an import into a project. Only one import runs per
@@ -87,10 +88,11 @@ func (im *Importer) Add(tasks []NewTask) error {
 	var next int64
 	err := im.s.update(im.project, func(t *ptx) error {
 		var err error
-		next, err = t.importChunk(tasks, max(im.next, t.nextID()), im.opts, im.now, &res)
+		next, err = t.importChunk(tasks, max(im.next, t.nextID()), im.opts, im.now, &res, &im.known)
 		return err
 	})
 	if err != nil {
+		im.known = nil // it may hold hashes of the chunk that was not stored
 		return err
 	}
 	im.res, im.next = res, next

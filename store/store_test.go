@@ -347,7 +347,8 @@ func TestSkipDuplicates(t *testing.T) {
 	p := newProject(t, s)
 	mustImport(t, s, p, NewTask{Data: []byte(`{"text":"a","n":1}`)}, textTask("b"))
 	res, err := s.ImportTasks(p, []NewTask{
-		{Data: []byte(`{ "n": 1, "text": "a" }`)}, // same data, other order and spacing
+		{Data: []byte(`{ "text": "a",
+			"n": 1 }`)}, // same data, other spacing
 		textTask("c"), textTask("c"), textTask("b"),
 	}, ImportOptions{SkipDuplicates: true})
 	if err != nil {

@@ -141,7 +141,8 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 	defer s.importLock(project).Unlock()
 	err := s.update(project, func(t *ptx) error {
 		res = ImportResult{TaskIDs: make([]int64, 0, len(tasks))}
-		_, err := t.importChunk(tasks, max(t.nextID(), opts.FirstID), opts, now, &res)
+		var known map[[16]byte]bool
+		_, err := t.importChunk(tasks, max(t.nextID(), opts.FirstID), opts, now, &res, &known)
 		return err
 	})
 	if err != nil {
@@ -167,39 +168,42 @@ func flushBlocks(b *bolt.Bucket, blocks map[uint64]int64, done *map[uint64]int64
 }
 
 // DataHash returns the content hash of task data: the first 16 bytes of the
-// SHA-256 of its canonical JSON (object keys sorted, no spaces), so that the
-// same data hashes the same whatever its key order or layout.
+// SHA-256 of its JSON text with insignificant white space removed. Data
+// exported and imported again hashes the same.
 func DataHash(data json.RawMessage) ([16]byte, error) {
-	var v any
 	var h [16]byte
-	if err := json.Unmarshal(data, &v); err != nil {
+	var b bytes.Buffer
+	b.Grow(len(data))
+	if err := json.Compact(&b, data); err != nil {
 		return h, fmt.Errorf("data is not valid JSON: %w", err)
 	}
-	canon, err := json.Marshal(v)
-	if err != nil {
-		return h, fmt.Errorf("data cannot be encoded: %w", err)
-	}
-	sum := sha256.Sum256(canon)
+	sum := sha256.Sum256(b.Bytes())
 	copy(h[:], sum[:16])
 	return h, nil
 }
 
-// dataOf extracts the data member of a stored task.
-func dataOf(task []byte) json.RawMessage {
-	var d struct {
-		Data json.RawMessage `json:"data"`
-	}
-	_ = json.Unmarshal(task, &d)
-	return d.Data
+// knownHashes reads the content hash of every task of the project.
+func (t *ptx) knownHashes() map[[16]byte]bool {
+	known := make(map[[16]byte]bool, t.c.Tasks)
+	t.bk(bucketDataHash).ForEach(func(_, v []byte) error {
+		var h [16]byte
+		copy(h[:], v)
+		known[h] = true
+		return nil
+	})
+	return known
 }
 
 // importChunk stores tasks with ids from id on, adding to res, and returns
 // the next free id.
-func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int64, res *ImportResult) (int64, error) {
+//
+// With opts.SkipDuplicates, *known holds the hashes of the project's data
+// (read on first use) and gains those of the new tasks.
+func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int64, res *ImportResult, known *map[[16]byte]bool) (int64, error) {
 	tb, pb, hb := t.bk(bucketTasks), t.bk(bucketPending), t.bk(bucketDataHash)
 	scores, byScore := t.bk(bucketScores), t.bk(bucketByScore)
 	// Imports append at the end of the id space: fill pages fully.
-	tb.FillPercent, pb.FillPercent = 1, 1
+	tb.FillPercent, pb.FillPercent, hb.FillPercent = 1, 1, 1
 	keyCounts := map[string]int64{}
 	// Block counts change for few blocks: add them up, write once.
 	blocks := map[uint64]int64{}
@@ -210,13 +214,17 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 			return 0, Invalidf("task %d: %v", len(res.TaskIDs)+res.Skipped, err)
 		}
 		if opts.SkipDuplicates {
-			if k, _ := hb.Cursor().Seek(h[:]); k != nil && bytes.HasPrefix(k, h[:]) {
+			if *known == nil {
+				*known = t.knownHashes()
+			}
+			if (*known)[h] {
 				res.Skipped++
 				continue
 			}
+			(*known)[h] = true
 		}
 		key := idKey(id)
-		if err := hb.Put(cat(h[:], key), nil); err != nil {
+		if err := hb.Put(key, h[:]); err != nil {
 			return 0, err
 		}
 		if err := tb.Put(key, encodeTask(id, nt)); err != nil {
@@ -333,10 +341,8 @@ func (t *ptx) deleteTask(id int64) error {
 				return err
 			}
 		}
-		if h, err := DataHash(dataOf(v)); err == nil {
-			if err := t.bk(bucketDataHash).Delete(cat(h[:], idKey(id))); err != nil {
-				return err
-			}
+		if err := t.bk(bucketDataHash).Delete(idKey(id)); err != nil {
+			return err
 		}
 		n, _, _ := predictionScores(doc.Predictions)
 		t.c.Predictions -= int64(n)
