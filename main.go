@@ -54,6 +54,7 @@ Usage:
   labelstudio                         start the default project and open the browser
   labelstudio start [PROJECT] [options]
   labelstudio init PROJECT [options]
+  labelstudio start-multi-session [options]   every browser session gets projects of its own
   labelstudio version
 
 Options of start and init:
@@ -67,6 +68,7 @@ Options of start and init:
   -l, --label-config FILE labeling config (XML) for the project
   --template NAME         labeling config from the built-in gallery (GET /api/templates lists them)
   --sampling MODE         sequential, uniform, prediction-score-min or prediction-score-max
+  --ml-backends URL,...   ML backends (URL or name=URL), comma-separated or repeated
   --username U --password P   require HTTP basic auth
   --log-level L           debug, info, warn or error (default info)
 `
@@ -84,6 +86,7 @@ type options struct {
 	labelConfig string
 	template    string
 	sampling    string
+	mlBackends  mlBackendList
 	username    string
 	password    string
 	logLevel    string
@@ -107,6 +110,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.labelConfig, "l", "", "labeling config file")
 	fs.StringVar(&o.template, "template", "", "labeling config template from the gallery")
 	fs.StringVar(&o.sampling, "sampling", "", "sampling mode")
+	fs.Var(&o.mlBackends, "ml-backends", "ML backends: URL or name=URL")
 	fs.StringVar(&o.username, "username", "", "basic auth user")
 	fs.StringVar(&o.password, "password", "", "basic auth password")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level")
@@ -142,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "start", "init":
+	case "start", "init", "start-multi-session":
 	default:
 		fmt.Fprintf(stderr, "labelstudio: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -161,7 +165,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.project = "default"
-	if len(pos) == 1 {
+	if cmd == "start-multi-session" {
+		if len(pos) > 0 {
+			fmt.Fprintln(stderr, "labelstudio start-multi-session: takes no project name (every browser session gets its own projects)")
+			return 2
+		}
+		o.project = ""
+	} else if len(pos) == 1 {
 		o.project = pos[0]
 	} else if cmd == "init" {
 		fmt.Fprintln(stderr, "labelstudio init: a project name is required")
@@ -212,13 +222,16 @@ func execute(cmd string, o options, stdout io.Writer, logger *slog.Logger) error
 		return err
 	}
 	defer st.Close()
+	if cmd == "start-multi-session" {
+		return serve(st, o, stdout, logger, true)
+	}
 	if err := setupProject(st, cmd, o, stdout); err != nil {
 		return err
 	}
 	if cmd == "init" {
 		return nil
 	}
-	return serve(st, o, stdout, logger)
+	return serve(st, o, stdout, logger, false)
 }
 
 // setupProject creates the project when needed and applies -c, -l and the
@@ -270,6 +283,13 @@ func setupProject(st *store.Store, cmd string, o options, stdout io.Writer) erro
 		}
 		settings.Sampling = o.sampling
 	}
+	mlBackends, err := o.mlBackends.parse(o.project)
+	if err != nil {
+		return err
+	}
+	if mlBackends != nil {
+		settings.MLBackends = mlBackends
+	}
 	if cmd == "init" && o.force {
 		if err := st.DeleteProject(o.project); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -287,7 +307,7 @@ func setupProject(st *store.Store, cmd string, o options, stdout io.Writer) erro
 		return fmt.Errorf("project %q already exists in %s: use --force to re-create it", o.project, st.Path())
 	}
 	// An existing project: apply what the command line names.
-	if o.configFile != "" || o.sampling != "" {
+	if o.configFile != "" || o.sampling != "" || mlBackends != nil {
 		raw, _ := os.ReadFile(o.configFile)
 		if _, err := st.UpdateSettings(o.project, func(s *store.Settings) error {
 			if len(raw) > 0 {
@@ -298,6 +318,9 @@ func setupProject(st *store.Store, cmd string, o options, stdout io.Writer) erro
 			}
 			if o.sampling != "" {
 				s.Sampling = o.sampling
+			}
+			if mlBackends != nil {
+				s.MLBackends = mlBackends
 			}
 			return nil
 		}); err != nil {
@@ -371,13 +394,15 @@ func listen(host string, port int, stdout io.Writer) (net.Listener, error) {
 	return nil, fmt.Errorf("cannot listen on %s port %d or the next ones: %w", host, port, firstErr)
 }
 
-func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger) error {
+func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger, multi bool) error {
 	srv := server.New(st, server.Options{
-		Project:  o.project,
-		Version:  Version,
-		Username: o.username,
-		Password: o.password,
-		Logger:   logger,
+		Project:            o.project,
+		MultiSession:       multi,
+		DefaultLabelConfig: defaultLabelConfig,
+		Version:            Version,
+		Username:           o.username,
+		Password:           o.password,
+		Logger:             logger,
 	})
 	ln, err := listen(o.host, o.port, stdout)
 	if err != nil {
@@ -389,7 +414,11 @@ func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger) er
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	url := fmt.Sprintf("http://%s/", net.JoinHostPort(host, strconv.Itoa(port)))
-	fmt.Fprintf(stdout, "labelstudio %s is serving project %q at %s\n", Version, o.project, url)
+	if multi {
+		fmt.Fprintf(stdout, "labelstudio %s is serving every browser session its own projects at %s\n", Version, url)
+	} else {
+		fmt.Fprintf(stdout, "labelstudio %s is serving project %q at %s\n", Version, o.project, url)
+	}
 	if !o.noBrowser {
 		browser.Stdout, browser.Stderr = io.Discard, io.Discard
 		if err := browser.OpenURL(url); err != nil {
@@ -410,4 +439,28 @@ func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger) er
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// mlBackendList is the --ml-backends flag: URLs or name=URL, comma- or
+// space-separated, the flag repeatable.
+type mlBackendList []string
+
+func (l *mlBackendList) String() string { return strings.Join(*l, ",") }
+
+func (l *mlBackendList) Set(v string) error {
+	*l = append(*l, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })...)
+	return nil
+}
+
+// parse turns the flag into backend records (nil when the flag is absent).
+func (l mlBackendList) parse(project string) ([]store.MLBackend, error) {
+	var out []store.MLBackend
+	for _, spec := range l {
+		b, err := server.ParseMLBackend(project, spec)
+		if err != nil {
+			return nil, fmt.Errorf("--ml-backends: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

@@ -18,7 +18,7 @@ func TestConfigHelpers(t *testing.T) {
 			body: enc(`<View><Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="A"/></Choices></View>`), wantStatus: 400, want: []string{`"label_config":["Validation failed on`}},
 		{name: "validate against tasks", setup: seed("a"), method: "POST", url: "/api/validate-config", contentType: form, body: enc(img), wantStatus: 400, want: []string{"value=$image"}},
 		{name: "validate against completions names tasks", setup: seedCompleted, method: "POST", url: "/api/validate-config", contentType: form,
-			body: enc(`<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Negative"/><Choice value="Other"/></Choices></View>`),
+			body:       enc(`<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Negative"/><Choice value="Other"/></Choices></View>`),
 			wantStatus: 400, want: []string{`1 completion(s) use label \"Positive\" of control \"sentiment\", in tasks 1`}},
 		{name: "import example", method: "GET", url: "/api/import-example?label_config=" + url.QueryEscape(img), wantStatus: 200, want: []string{`{"image":"static/samples/sample.jpg"}`}},
 		{name: "import example post", method: "POST", url: "/api/import-example", contentType: form, body: enc(textConfig), wantStatus: 200, want: []string{`"text":`}},

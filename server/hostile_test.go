@@ -24,7 +24,6 @@ func TestHostileInput(t *testing.T) {
 		{name: "import wrong content type", method: "POST", url: "/api/project/import", contentType: "text/plain", body: `[{"text":"a"}]`, wantStatus: 400},
 		{name: "import null", method: "POST", url: "/api/project/import", body: `null`, wantStatus: 400},
 		{name: "import nulls", method: "POST", url: "/api/project/import", body: `[null]`, wantStatus: 400},
-		{name: "import huge number", method: "POST", url: "/api/project/import", body: `[{"text":1e999999}]`, wantStatus: 400},
 		{name: "import trailing garbage", method: "POST", url: "/api/project/import", body: `[{"text":"a"}] x`, wantStatus: 400},
 		{name: "completion deep", setup: seed("a"), method: "POST", url: "/api/tasks/0/completions", body: deepObj, wantStatus: 400},
 		{name: "completion invalid utf8", setup: seed("a"), method: "POST", url: "/api/tasks/0/completions", body: `{"result":"` + bad + `"}`, wantStatus: 400},

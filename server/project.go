@@ -79,7 +79,7 @@ func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.M
 		"data_types":             dataTypes,
 		"label_config_line":      labelconfig.LineConfig(p.LabelConfig),
 		// Inverted in 0.8.1 and kept so: true on a single-project server.
-		"multi_session_mode": true,
+		"multi_session_mode": !s.opts.MultiSession,
 	}, nil
 }
 
@@ -102,7 +102,7 @@ func (s *Server) getProject(c *fiber.Ctx) error { return s.sendProject(c, fiber.
 // multi-session user; a single-project server refuses that.
 func (s *Server) postProject(c *fiber.Ctx) error {
 	if c.Query("new") != "" {
-		return envelopeError(fiber.StatusBadRequest, "Creating projects with ?new= is only possible in multi-session mode (labelstudio start-multi-session)")
+		return s.newProject(c)
 	}
 	return s.sendProject(c, fiber.StatusOK)
 }
@@ -281,7 +281,7 @@ func (s *Server) nextTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendRawJSON(c, fiber.StatusOK, renderTask(tk, renderGet))
+	return sendRawJSON(c, fiber.StatusOK, s.withLivePredictions(c, renderTask(tk, renderGet)))
 }
 
 // export: GET /api/project/export. Without a format it answers the project

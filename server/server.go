@@ -39,6 +39,12 @@ const (
 type Options struct {
 	// Project is the project every request works on (single-project mode).
 	Project string
+	// MultiSession gives every browser session projects of its own
+	// (api.md §7) instead of the one Project.
+	MultiSession bool
+	// DefaultLabelConfig is the labeling config of projects created for
+	// sessions.
+	DefaultLabelConfig string
 	// Version is the program's build version.
 	Version string
 	// Username and Password enable HTTP basic auth when Password is set.
@@ -52,6 +58,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// ML tunes the calls to ML backends (timeouts, concurrency).
+	ML MLOptions
 }
 
 // Server serves the Label Studio API over a store.
@@ -63,6 +71,9 @@ type Server struct {
 
 	cfgMu    sync.Mutex
 	cfgCache map[string]cachedConfig
+
+	// secret signs session cookies (multi-session mode).
+	secret []byte
 }
 
 type cachedConfig struct {
@@ -83,6 +94,15 @@ func New(st *store.Store, opts Options) *Server {
 		opts.Username = "ls"
 	}
 	s := &Server{st: st, opts: opts, log: opts.Logger, cfgCache: map[string]cachedConfig{}}
+	if opts.MultiSession {
+		secret, err := st.Secret("session")
+		if err != nil {
+			// Without a stored secret sessions last as long as the process.
+			opts.Logger.Warn("no stored session secret; sessions end with the process", "err", err)
+			secret = []byte(store.NewUUID() + store.NewUUID())
+		}
+		s.secret = secret
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "labelstudio",
 		DisableStartupMessage: true,
@@ -125,6 +145,7 @@ func (s *Server) routes() {
 	a.Use(s.recoverPanics)
 	a.Use(s.basicAuth)
 	a.Use(s.limitSmallBodies)
+	a.Use(s.sessions)
 
 	a.Get("/version", s.version)
 	a.Get("/api/health", s.health)
@@ -133,6 +154,9 @@ func (s *Server) routes() {
 	a.Get("/api/project", s.getProject)
 	a.Post("/api/project", s.postProject)
 	a.Patch("/api/project", s.patchProject)
+	a.Get("/api/projects", s.listProjects)
+	a.Get("/api/project-switch", s.projectSwitch)
+	a.Post("/api/project-switch", s.projectSwitch)
 	a.Post("/api/project/config", s.saveConfig)
 	a.Post("/api/project/import", s.importTasks)
 	a.Get("/api/project/export", s.export)
@@ -168,6 +192,8 @@ func (s *Server) routes() {
 	a.Get("/api/projects/1/completions_ids", s.completionIDs)
 	a.Delete("/api/project/completions", s.deleteAllCompletions)
 	a.Get("/api/projects/1/expert_instruction", s.expertInstruction)
+	s.pageRoutes()
+	s.modelRoutes()
 }
 
 // recoverPanics turns a panic in a handler into a 500 envelope, logged, so
@@ -228,9 +254,6 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
-
-// projectName is the project the request works on.
-func (s *Server) projectName(c *fiber.Ctx) string { return s.opts.Project }
 
 // project loads the request's project and its parsed labeling config. A
 // config that does not parse (it could only come from an older version or a

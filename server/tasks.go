@@ -96,7 +96,7 @@ func (s *Server) getTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body := renderTask(tk, renderGet)
+	body := s.withLivePredictions(c, renderTask(tk, renderGet))
 	if c.Query("pretty") != "" {
 		var buf bytes.Buffer
 		if err := json.Indent(&buf, body, "", "  "); err == nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -121,6 +122,40 @@ func upgrade(tx *bolt.Tx) error {
 	})
 }
 
+// bucketServer holds server-wide values such as the session secret.
+var bucketServer = []byte("server")
+
+// Secret returns the named random secret of this installation, creating
+// it (32 bytes) on first use.
+func (s *Store) Secret(name string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketServer); b != nil {
+			out = append([]byte(nil), b.Get([]byte(name))...)
+		}
+		return nil
+	})
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketServer)
+		if err != nil {
+			return err
+		}
+		if v := b.Get([]byte(name)); v != nil {
+			out = append([]byte(nil), v...)
+			return nil
+		}
+		out = make([]byte, 32)
+		if _, err := cryptorand.Read(out); err != nil {
+			return err
+		}
+		return b.Put([]byte(name), out)
+	})
+	return out, err
+}
+
 // Close closes the database file.
 func (s *Store) Close() error {
 	s.writes.close()
@@ -145,8 +180,13 @@ func (s *Store) Check() error {
 }
 
 // CreateProject creates a project with the given settings and labeling
-// config. It fails with ErrConflict when the name is taken.
+// config and a new uuid. It fails with ErrConflict when the name is taken.
 func (s *Store) CreateProject(name string, settings Settings, labelConfig string) (*Project, error) {
+	return s.CreateProjectWithUUID(name, NewUUID(), settings, labelConfig)
+}
+
+// CreateProjectWithUUID is CreateProject with a given uuid.
+func (s *Store) CreateProjectWithUUID(name, uuid string, settings Settings, labelConfig string) (*Project, error) {
 	if name == "" {
 		return nil, Invalidf("project name is empty")
 	}
@@ -157,7 +197,7 @@ func (s *Store) CreateProject(name string, settings Settings, labelConfig string
 			return Conflictf("project %q already exists", name)
 		}
 		var err error
-		p, err = createProject(root, name, settings, labelConfig)
+		p, err = createProject(root, name, uuid, settings, labelConfig)
 		return err
 	})
 	return p, err
@@ -181,7 +221,7 @@ func (s *Store) EnsureProject(name string, settings Settings, labelConfig string
 	return p, err == nil, err
 }
 
-func createProject(root *bolt.Bucket, name string, settings Settings, labelConfig string) (*Project, error) {
+func createProject(root *bolt.Bucket, name, id string, settings Settings, labelConfig string) (*Project, error) {
 	pb, err := root.CreateBucket([]byte(name))
 	if err != nil {
 		return nil, fmt.Errorf("create project %q: %w", name, err)
@@ -198,7 +238,6 @@ func createProject(root *bolt.Bucket, name string, settings Settings, labelConfi
 	if err != nil {
 		return nil, fmt.Errorf("encode settings: %w", err)
 	}
-	id := newUUID()
 	meta := pb.Bucket(bucketMeta)
 	for k, v := range map[string][]byte{
 		string(keySettings):    sj,
@@ -409,7 +448,8 @@ func (s *Store) TasksUsing(name, fromName, label string, limit int) (ids []int64
 	return ids, completions, err
 }
 
-func newUUID() string {
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
 	var b [16]byte
 	for i := 0; i < 16; i += 8 {
 		v := rand.Uint64()
