@@ -81,3 +81,47 @@ func TestImportRolledBackAfterCrash(t *testing.T) {
 		t.Fatalf("task of the unfinished import: %v", err)
 	}
 }
+
+func TestRestoreTasksAndBackup(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	err := s.RestoreTasks(p, []ExactTask{
+		{ID: 7, Task: textTask("seven"), Completions: []ExactCompletion{
+			{ID: 7001, Body: []byte(`{"result":[],"skipped":true}`), CreatedAt: 1500000000, HasCreatedAt: true},
+			{ID: 7005, Body: []byte(`{"result":[]}`)},
+		}},
+		{ID: 2, Task: textTask("two")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := s.Task(p, 7)
+	if err != nil || len(tk.Completions) != 2 || tk.Completions[0].ID != 7001 || !tk.Completions[0].WasCancelled || tk.CompletedAt != 1500000000 {
+		t.Fatalf("restored task: %+v %v", tk, err)
+	}
+	if id, _ := s.SaveCompletion(p, 7, []byte(`{}`), false); id != 7006 {
+		t.Fatalf("next completion id after restore: %d", id)
+	}
+	if ids := mustImport(t, s, p, textTask("next")); ids[0] != 8 {
+		t.Fatalf("next task id after restore: %v", ids)
+	}
+	if err := s.RestoreTasks(p, []ExactTask{{ID: 2, Task: textTask("dup")}}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("restore over an existing id: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "backup.db")
+	if _, err := s.BackupFile(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	pr, _ := b.Project(p)
+	if pr.Counters.Tasks != 3 || pr.Counters.Completions != 3 {
+		t.Fatalf("backup counters: %+v", pr.Counters)
+	}
+}
