@@ -103,6 +103,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		}
 		return s.sendEnvelope(c, fe.Code, msg)
 	}
+	var rc *store.RevisionConflict
+	if errors.As(err, &rc) {
+		return c.Status(fiber.StatusConflict).JSON(fiber.Map{
+			"status": fiber.StatusConflict, "detail": rc.Error(), "revision": rc.Revision, "completion": rc.Current,
+		})
+	}
 	if status, ok := statusOf(err); ok {
 		if status == fiber.StatusUnprocessableEntity {
 			return c.Status(status).JSON(fiber.Map{"detail": err.Error()})

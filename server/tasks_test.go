@@ -147,3 +147,18 @@ func TestBasicAuth(t *testing.T) {
 		t.Fatalf("wrong password: %d", c)
 	}
 }
+
+func TestCompletionConflict(t *testing.T) {
+	s, _ := newTestServer(t)
+	seedCompleted(t, s)
+	if r := callJSON(t, s, "PATCH", "/api/tasks/1/completions/1001", `{"revision":1,"lead_time":5}`); r.status != 201 {
+		t.Fatalf("first update: %d %s", r.status, r.body)
+	}
+	r := callJSON(t, s, "PATCH", "/api/tasks/1/completions/1001", `{"revision":1,"lead_time":9}`)
+	if r.status != 409 || !strings.Contains(r.body, `"revision":2`) || !strings.Contains(r.body, `"lead_time":5`) || !strings.Contains(r.body, `"detail":"the completion was changed meanwhile`) {
+		t.Fatalf("stale update: %d %s", r.status, r.body)
+	}
+	if r := callJSON(t, s, "GET", "/api/tasks/1", ""); !strings.Contains(r.body, `"lead_time":5`) || !strings.Contains(r.body, `"revision":2`) {
+		t.Fatalf("stored after conflict: %s", r.body)
+	}
+}

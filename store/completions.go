@@ -72,6 +72,44 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 
 func rawInt(v int64) json.RawMessage { return json.RawMessage(strconv.FormatInt(v, 10)) }
 
+// RevisionConflict is the error of an update that names a revision other
+// than the stored one: somebody else changed the completion meanwhile.
+type RevisionConflict struct {
+	Revision int64
+	// Current is the completion as stored now.
+	Current json.RawMessage
+}
+
+func (e *RevisionConflict) Error() string {
+	return fmt.Sprintf("the completion was changed meanwhile: it is at revision %d; reload it and apply your change again", e.Revision)
+}
+
+// Unwrap makes a RevisionConflict an ErrConflict.
+func (e *RevisionConflict) Unwrap() error { return ErrConflict }
+
+// revisionOf reads the revision member of a completion (0 when absent).
+func revisionOf(m map[string]json.RawMessage) int64 {
+	r, _ := rawID(m["revision"])
+	return r
+}
+
+// checkRevision compares a revision the client sent (if any) with the
+// stored one.
+func checkRevision(body, stored map[string]json.RawMessage, storedRaw []byte) error {
+	sent, ok := body["revision"]
+	if !ok || string(sent) == "null" {
+		return nil
+	}
+	want, ok := rawID(sent)
+	if !ok {
+		return Invalidf("revision must be an integer")
+	}
+	if have := revisionOf(stored); want != have {
+		return &RevisionConflict{Revision: have, Current: append(json.RawMessage(nil), storedRaw...)}
+	}
+	return nil
+}
+
 // rawID reads an integer id from a JSON value (number or numeric string).
 func rawID(v json.RawMessage) (int64, bool) {
 	s := string(bytes.Trim(bytes.TrimSpace(v), `"`))
@@ -119,10 +157,15 @@ func (t *ptx) saveCompletion(taskID int64, m map[string]json.RawMessage, now int
 	var id int64
 	if bid, ok := rawID(m["id"]); ok && t.bk(bucketCompletions).Get(completionKey(taskID, bid)) != nil {
 		id = bid
-		prev, err := decodeObject(t.bk(bucketCompletions).Get(completionKey(taskID, id)))
+		prevRaw := t.bk(bucketCompletions).Get(completionKey(taskID, id))
+		prev, err := decodeObject(prevRaw)
 		if err != nil {
 			return 0, err
 		}
+		if err := checkRevision(out, prev, prevRaw); err != nil {
+			return 0, err
+		}
+		out["revision"] = rawInt(revisionOf(prev) + 1)
 		for k, v := range out {
 			if k == "created_at" {
 				continue
@@ -136,6 +179,7 @@ func (t *ptx) saveCompletion(taskID int64, m map[string]json.RawMessage, now int
 			id = old.maxID + 1
 		}
 		out["created_at"] = rawInt(now)
+		out["revision"] = rawInt(1)
 	}
 	out["id"] = rawInt(id)
 	return id, t.putCompletion(taskID, id, out, old)
@@ -166,6 +210,10 @@ func (t *ptx) putCompletion(taskID, id int64, obj map[string]json.RawMessage, ol
 // UpdateCompletion merges body into an existing completion, as PATCH
 // /api/tasks/<id>/completions/<cid> does: the id is kept, created_at is kept,
 // and a was_cancelled key in the body is forced to false.
+//
+// Every completion carries a revision, 1 when created and one more at each
+// change. A body that names a revision other than the stored one is refused
+// with a *RevisionConflict; a body without one (a 0.8.1 client) is applied.
 func (s *Store) UpdateCompletion(project string, taskID, compID int64, body []byte) error {
 	m, err := decodeObject(body)
 	if err != nil {
@@ -186,7 +234,11 @@ func (s *Store) UpdateCompletion(project string, taskID, compID int64, body []by
 		if err != nil {
 			return err
 		}
+		if err := checkRevision(m, prev, prevRaw); err != nil {
+			return err
+		}
 		old := t.summarize(taskID)
+		next := revisionOf(prev) + 1
 		for k, v := range m {
 			if k == "created_at" || k == "id" {
 				continue
@@ -194,6 +246,7 @@ func (s *Store) UpdateCompletion(project string, taskID, compID int64, body []by
 			prev[k] = v
 		}
 		prev["id"] = rawInt(compID)
+		prev["revision"] = rawInt(next)
 		return t.putCompletion(taskID, compID, prev, old)
 	})
 }

@@ -368,3 +368,42 @@ func TestSkipDuplicates(t *testing.T) {
 		t.Fatalf("deleted task still blocks: %+v", res)
 	}
 }
+
+func TestCompletionRevisions(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	mustImport(t, s, p, textTask("a"))
+	id, _ := s.SaveCompletion(p, 0, []byte(`{"result":[]}`), false)
+	rev := func() string {
+		cs, _ := s.Completions(p, 0)
+		var m map[string]any
+		json.Unmarshal(cs[0].Raw, &m)
+		return fmt.Sprint(m["revision"])
+	}
+	if rev() != "1" {
+		t.Fatalf("new completion revision %s", rev())
+	}
+	// Two tabs load revision 1; the first update wins, the second conflicts.
+	if err := s.UpdateCompletion(p, 0, id, []byte(`{"revision":1,"lead_time":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	err := s.UpdateCompletion(p, 0, id, []byte(`{"revision":1,"lead_time":3}`))
+	var rc *RevisionConflict
+	if !errors.As(err, &rc) || !errors.Is(err, ErrConflict) || rc.Revision != 2 || !strings.Contains(string(rc.Current), `"lead_time":2`) {
+		t.Fatalf("stale update: %v", err)
+	}
+	if rev() != "2" {
+		t.Fatalf("revision after a refused update: %s", rev())
+	}
+	// A 0.8.1 client sends no revision: applied.
+	if err := s.UpdateCompletion(p, 0, id, []byte(`{"honeypot":true}`)); err != nil || rev() != "3" {
+		t.Fatalf("update without revision: %v, revision %s", err, rev())
+	}
+	// The update path of POST checks it too.
+	if _, err := s.SaveCompletion(p, 0, []byte(`{"id":1,"revision":2,"result":[1]}`), false); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale POST update: %v", err)
+	}
+	if err := s.UpdateCompletion(p, 0, id, []byte(`{"revision":"x"}`)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("non-integer revision: %v", err)
+	}
+}
