@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.Version=$(VERSION)
 BIN     := bin/labelstudio
 PROJECT ?= default
 
-.PHONY: all build run test vet fmt bench clean
+.PHONY: all build run test vet fmt bench crash-test clean
 
 all: build
 
@@ -30,6 +30,11 @@ test: vet
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem ./store/...
 	$(GO) run ./bench/loadtest -bin $(BIN) -tasks 100000,1000000
+
+# Kill the real binary with SIGKILL 20 times while 4 clients write to it;
+# every acknowledged write must survive (bench/crashtest).
+crash-test:
+	LABELSTUDIO_CRASH_RUNS=20 $(GO) test -count=1 -v -run KillDuringWrites ./bench/crashtest/
 
 clean:
 	rm -rf bin
