@@ -54,6 +54,26 @@ func completionFrom(taskID, id int64, raw []byte) Completion {
 	return c
 }
 
+// MaxResults is the largest number of result items one completion may hold.
+const MaxResults = 100_000
+
+// checkResults refuses a result that is not a list, or a list longer than
+// MaxResults.
+func checkResults(m map[string]json.RawMessage) error {
+	r, ok := m["result"]
+	if !ok || string(bytes.TrimSpace(r)) == "null" {
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(r, &items); err != nil {
+		return Invalidf(`"result" must be a list of result items`)
+	}
+	if len(items) > MaxResults {
+		return Invalidf("a completion holds at most %d result items, this one has %d", MaxResults, len(items))
+	}
+	return nil
+}
+
 // decodeObject parses a JSON object into its members.
 func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
@@ -126,6 +146,9 @@ func rawID(v json.RawMessage) (int64, bool) {
 func (s *Store) SaveCompletion(project string, taskID int64, body []byte, cancelled bool) (int64, error) {
 	m, err := decodeObject(body)
 	if err != nil {
+		return 0, err
+	}
+	if err := checkResults(m); err != nil {
 		return 0, err
 	}
 	if cancelled {
@@ -217,6 +240,9 @@ func (t *ptx) putCompletion(taskID, id int64, obj map[string]json.RawMessage, ol
 func (s *Store) UpdateCompletion(project string, taskID, compID int64, body []byte) error {
 	m, err := decodeObject(body)
 	if err != nil {
+		return err
+	}
+	if err := checkResults(m); err != nil {
 		return err
 	}
 	if _, ok := m["was_cancelled"]; ok {

@@ -407,3 +407,19 @@ func TestCompletionRevisions(t *testing.T) {
 		t.Fatalf("non-integer revision: %v", err)
 	}
 }
+
+func TestResultLimits(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	mustImport(t, s, p, textTask("a"))
+	if _, err := s.SaveCompletion(p, 0, []byte(`{"result":{"a":1}}`), false); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("result not a list: %v", err)
+	}
+	big := "[" + strings.Repeat("{},", MaxResults) + "{}]"
+	if _, err := s.SaveCompletion(p, 0, []byte(`{"result":`+big+`}`), false); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("too many results: %v", err)
+	}
+	if _, err := s.SaveCompletion(p, 0, []byte(`{"result":null}`), false); err != nil {
+		t.Fatalf("null result: %v", err)
+	}
+}
