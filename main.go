@@ -71,6 +71,8 @@ Options of start and init:
   --ml-backends URL,...   ML backends (URL or name=URL), comma-separated or repeated
   --username U --password P   require HTTP basic auth
   --log-level L           debug, info, warn or error (default info)
+  --cert FILE --key FILE  serve HTTPS with this certificate and key
+  --allow-origin ORIGIN   let pages of ORIGIN call the API from a browser (CORS)
 `
 
 // options are the parsed command-line options of start and init.
@@ -90,6 +92,8 @@ type options struct {
 	username    string
 	password    string
 	logLevel    string
+	cert, key   string
+	allowOrigin string
 }
 
 func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
@@ -114,6 +118,9 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.username, "username", "", "basic auth user")
 	fs.StringVar(&o.password, "password", "", "basic auth password")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level")
+	fs.StringVar(&o.cert, "cert", "", "TLS certificate file (PEM)")
+	fs.StringVar(&o.key, "key", "", "TLS private key file (PEM)")
+	fs.StringVar(&o.allowOrigin, "allow-origin", "", "web origin allowed to call the API from a browser (CORS), e.g. https://tool.example")
 	return fs
 }
 
@@ -216,6 +223,9 @@ func execute(cmd string, o options, stdout io.Writer, logger *slog.Logger) error
 	}
 	st, err := store.Open(filepath.Join(dir, dbFileName), store.Options{Timeout: time.Second})
 	if err != nil {
+		if errors.Is(err, store.ErrLocked) && cmd != "init" && openRunning(dir, o.noBrowser, stdout) {
+			return nil
+		}
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("%w: is labelstudio already running on %s? Stop it or use another --root-dir", err, dir)
 		}
@@ -402,18 +412,36 @@ func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger, mu
 		Version:            Version,
 		Username:           o.username,
 		Password:           o.password,
+		AllowOrigin:        o.allowOrigin,
 		Logger:             logger,
 	})
 	ln, err := listen(o.host, o.port, stdout)
 	if err != nil {
 		return err
 	}
+	scheme := "http"
+	if o.cert != "" || o.key != "" {
+		if ln, err = tlsListener(ln, o.cert, o.key); err != nil {
+			return err
+		}
+		scheme = "https"
+	}
+	if !isLoopback(o.host) && o.password == "" {
+		logger.Warn("LISTENING ON A NETWORK ADDRESS WITHOUT A PASSWORD: anyone who can reach " + o.host +
+			" can read and change every project. Use --username and --password, or --host 127.0.0.1.")
+	}
 	host := o.host
 	if host == "0.0.0.0" || host == "::" || host == "" {
 		host = "localhost"
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	url := fmt.Sprintf("http://%s/", net.JoinHostPort(host, strconv.Itoa(port)))
+	url := fmt.Sprintf("%s://%s/", scheme, net.JoinHostPort(host, strconv.Itoa(port)))
+	if dir, err := dataDir(o.rootDir); err == nil {
+		if err := writeAddrFile(dir, url); err != nil {
+			logger.Warn("cannot record the address for a second launch", "err", err)
+		}
+		defer removeAddrFile(dir)
+	}
 	if multi {
 		fmt.Fprintf(stdout, "labelstudio %s is serving every browser session its own projects at %s\n", Version, url)
 	} else {

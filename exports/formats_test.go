@@ -8,11 +8,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"labelstudio/store"
 )
 
 // exportCase runs a golden case's input through a format and returns the
 // zip entries.
 func exportCase(t *testing.T, format, dir string) map[string][]byte {
+	t.Helper()
+	s, tasks := loadCase(t, dir)
+	opts := DefaultOptions()
+	opts.Now = goldenTime
+	var buf bytes.Buffer
+	if err := Write(&buf, format, sliceIterator(tasks), s, opts); err != nil {
+		t.Fatal(err)
+	}
+	return entryMap(readZip(t, buf.Bytes()))
+}
+
+// loadCase reads a golden case's config and tasks.
+func loadCase(t *testing.T, dir string) (Schema, []store.Task) {
 	t.Helper()
 	cfg, err := os.ReadFile(filepath.Join(dir, "config.xml"))
 	if err != nil {
@@ -22,13 +37,7 @@ func exportCase(t *testing.T, format, dir string) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := DefaultOptions()
-	opts.Now = goldenTime
-	var buf bytes.Buffer
-	if err := Write(&buf, format, sliceIterator(loadTasks(t, filepath.Join(dir, "tasks.json"))), s, opts); err != nil {
-		t.Fatal(err)
-	}
-	return entryMap(readZip(t, buf.Bytes()))
+	return s, loadTasks(t, filepath.Join(dir, "tasks.json"))
 }
 
 // TestTableQuotingRoundTrip reads the CSV and TSV exports back with

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
-	"github.com/gofiber/fiber/v2"
 
 	"labelstudio/store"
 	"labelstudio/store/labelconfig"
@@ -20,109 +18,6 @@ const undefinedKey = "$undefined$"
 
 // maxItemErrors is how many item errors an import answer lists.
 const maxItemErrors = 100
-
-// importTasks: POST /api/project/import.
-func (s *Server) importTasks(c *fiber.Ctx) error {
-	start := time.Now()
-	ct := strings.ToLower(string(c.Request().Header.ContentType()))
-	if !strings.Contains(ct, fiber.MIMEApplicationJSON) {
-		return importError("load_tasks: No data found in DATA or in FILES")
-	}
-	body := bytes.TrimSpace(c.Body())
-	if len(body) == 0 {
-		return importError("load_tasks: request body is not valid JSON: the body is empty")
-	}
-	if !utf8.Valid(body) {
-		return importError("load_tasks: request body is not valid JSON: it is not UTF-8 text")
-	}
-	var items []json.RawMessage
-	switch body[0] {
-	case '[':
-		if err := json.Unmarshal(body, &items); err != nil {
-			return importError("load_tasks: request body is not valid JSON: " + err.Error())
-		}
-	case '{':
-		if !json.Valid(body) {
-			var v any
-			err := json.Unmarshal(body, &v)
-			return importError(fmt.Sprintf("load_tasks: request body is not valid JSON: %v", err))
-		}
-		if isEmptyObject(body) {
-			return importError("load_tasks: No tasks added")
-		}
-		items = []json.RawMessage{body}
-	default:
-		var v any
-		if err := json.Unmarshal(body, &v); err != nil {
-			return importError("load_tasks: request body is not valid JSON: " + err.Error())
-		}
-		return importError("load_tasks: No data found in DATA or in FILES")
-	}
-	if len(items) == 0 {
-		return importError("load_tasks: No tasks added")
-	}
-	if len(items) > MaxImportTasks {
-		return importError(fmt.Sprintf("Maximum task number is %d, current task number is %d", MaxImportTasks, len(items)))
-	}
-	p, cfg, err := s.project(c)
-	if err != nil {
-		return err
-	}
-	tasks, counts, errs := prepareTasks(items, cfg)
-	if len(errs) > 0 {
-		return importError(errs...)
-	}
-	res, err := s.st.ImportTasks(p.Name, tasks, store.ImportOptions{})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{
-		"task_count":       len(res.TaskIDs),
-		"completion_count": counts.completions,
-		"prediction_count": counts.predictions,
-		"duration":         time.Since(start).Seconds(),
-		"formats":          map[string]int{"request": len(items)},
-		"new_task_ids":     res.TaskIDs,
-	})
-}
-
-func isEmptyObject(b []byte) bool {
-	var m map[string]json.RawMessage
-	return json.Unmarshal(b, &m) == nil && len(m) == 0
-}
-
-type importCounts struct{ completions, predictions int }
-
-// prepareTasks validates import items (api.md §4.3) and turns them into
-// store tasks. It returns every item error (at most maxItemErrors).
-func prepareTasks(items []json.RawMessage, cfg *labelconfig.Config) ([]store.NewTask, importCounts, []string) {
-	var counts importCounts
-	var errs []string
-	tasks := make([]store.NewTask, 0, len(items))
-	first := ""
-	if cfg != nil {
-		first = cfg.FirstDataKey()
-	}
-	for i, raw := range items {
-		nt, hadData, reasons := prepareTask(raw, cfg, first)
-		if len(reasons) > 0 {
-			if len(errs) >= maxItemErrors-1 {
-				errs = append(errs, "...")
-				break
-			}
-			assume := `[assume: item as is = task root with values] `
-			if hadData {
-				assume = `[assume: item["data"] = task root with values]`
-			}
-			errs = append(errs, fmt.Sprintf("Error   at item %d: %s %s :: %s", i, strings.Join(reasons, "; "), assume, itemRepr(raw)))
-			continue
-		}
-		counts.completions += len(nt.Completions)
-		counts.predictions += countArray(nt.Predictions)
-		tasks = append(tasks, nt)
-	}
-	return tasks, counts, errs
-}
 
 func itemRepr(raw []byte) string {
 	const max = 300

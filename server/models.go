@@ -262,6 +262,9 @@ func (s *Server) listModels(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"models": names})
 }
 
+// errNoSuchBackend aborts a removal of an unknown backend.
+var errNoSuchBackend = errors.New("no such ML backend")
+
 // removeModel: DELETE /api/models {"name": ...} (and the deprecated
 // POST /api/remove-ml-backend).
 func (s *Server) removeModel(c *fiber.Ctx) error {
@@ -274,27 +277,26 @@ func (s *Server) removeModel(c *fiber.Ctx) error {
 	if body.Name == nil {
 		return envelopeError(fiber.StatusBadRequest, `"name" is required: {"name": "<ML backend name>"}`)
 	}
-	var removed *store.MLBackend
+	var removed store.MLBackend
 	_, err := s.st.UpdateSettings(s.projectName(c), func(st *store.Settings) error {
-		removed = nil
 		for i, b := range st.MLBackends {
 			if b.Name == *body.Name {
-				removed = &b
+				removed = b
 				st.MLBackends = append(st.MLBackends[:i:i], st.MLBackends[i+1:]...)
 				return nil
 			}
 		}
-		return nil
+		return errNoSuchBackend
 	})
+	if errors.Is(err, errNoSuchBackend) {
+		return envelopeError(fiber.StatusNotFound, fmt.Sprintf("Can't remove ML backend with name %q: not found.", *body.Name))
+	}
 	if err != nil {
 		return fmt.Errorf("remove ML backend: %w", err)
 	}
-	if removed == nil {
-		return envelopeError(fiber.StatusNotFound, fmt.Sprintf("Can't remove ML backend with name %q: not found.", *body.Name))
-	}
 	m := s.mlsvc()
 	m.mu.Lock()
-	delete(m.backends, toML(*removed))
+	delete(m.backends, toML(removed))
 	m.mu.Unlock()
 	s.log.Info("ML backend removed", "name", removed.Name, "url", removed.URL)
 	return c.SendStatus(fiber.StatusNoContent)
@@ -1049,6 +1051,9 @@ func (s *Server) probe(m *mlService, b ml.Backend, lineCfg string) modelStatus {
 	}
 	if err != nil {
 		ms.Error = ml.Message(err)
+		if !ms.Connected {
+			m.noteError(b, err)
+		}
 	}
 	m.mu.Lock()
 	st := m.state(b)

@@ -78,6 +78,7 @@ func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.M
 		"target_syncing":         false,
 		"data_types":             dataTypes,
 		"label_config_line":      labelconfig.LineConfig(p.LabelConfig),
+		"export_formats":         exportFormats(cfg),
 		// Inverted in 0.8.1 and kept so: true on a single-project server.
 		"multi_session_mode": !s.opts.MultiSession,
 	}, nil

@@ -31,6 +31,11 @@ const (
 	DefaultBodyLimit = 256 << 20
 	// DefaultSmallBodyLimit caps bodies of endpoints that are not imports.
 	DefaultSmallBodyLimit = 32 << 20
+	// DefaultHeavyWork is how many exports, backups and all-task
+	// predictions may run at once.
+	DefaultHeavyWork = 2
+	// DefaultHeavyWait is how long a heavy request waits for its turn.
+	DefaultHeavyWait = 30 * time.Second
 	// MaxImportTasks is the largest number of tasks one import may hold.
 	MaxImportTasks = 250000
 )
@@ -54,12 +59,33 @@ type Options struct {
 	// SmallBodyLimit caps bodies of non-import endpoints; zero means
 	// DefaultSmallBodyLimit.
 	SmallBodyLimit int
+	// AllowOrigin is a web origin whose pages may call the API from a
+	// browser (CORS); empty means none but our own.
+	AllowOrigin string
+	// HeavyWork caps exports, backups and all-task predictions running at
+	// once; zero means DefaultHeavyWork.
+	HeavyWork int
+	// HeavyWait is how long a heavy request waits for a slot; zero means
+	// DefaultHeavyWait.
+	HeavyWait time.Duration
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// ML tunes the calls to ML backends (timeouts, concurrency).
 	ML MLOptions
+	// UploadDir holds the media files imports upload, one folder per
+	// project, served at /data/upload/<name>; empty refuses media uploads.
+	UploadDir string
+	// LocalFilesRoots are the folders GET /data/<file>?d=<dir> may serve
+	// files from (with AllowServingLocalFiles or the project's
+	// allow_serving_local_files setting).
+	LocalFilesRoots []string
+	// AllowServingLocalFiles enables GET /data/<file>?d=<dir> for every
+	// project.
+	AllowServingLocalFiles bool
+	// Import bounds imports; zero fields take the defaults.
+	Import ImportLimits
 }
 
 // Server serves the Label Studio API over a store.
@@ -74,6 +100,8 @@ type Server struct {
 
 	// secret signs session cookies (multi-session mode).
 	secret []byte
+	// heavy holds a token per running heavy request.
+	heavy chan struct{}
 }
 
 type cachedConfig struct {
@@ -93,7 +121,10 @@ func New(st *store.Store, opts Options) *Server {
 	if opts.Username == "" {
 		opts.Username = "ls"
 	}
-	s := &Server{st: st, opts: opts, log: opts.Logger, cfgCache: map[string]cachedConfig{}}
+	if opts.HeavyWork <= 0 {
+		opts.HeavyWork = DefaultHeavyWork
+	}
+	s := &Server{st: st, opts: opts, log: opts.Logger, cfgCache: map[string]cachedConfig{}, heavy: make(chan struct{}, opts.HeavyWork)}
 	if opts.MultiSession {
 		secret, err := st.Secret("session")
 		if err != nil {
@@ -115,6 +146,10 @@ func New(st *store.Store, opts Options) *Server {
 		JSONEncoder:           marshalJSON,
 		JSONDecoder:           json.Unmarshal,
 		ErrorHandler:          s.errorHandler,
+		// Imports read the body as a stream (import_handler.go); the
+		// other endpoints get it buffered (bufferSmallBody).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 	})
 	s.routes()
 	return s
@@ -143,7 +178,10 @@ func (s *Server) smallBodyLimit() int {
 func (s *Server) routes() {
 	a := s.app
 	a.Use(s.recoverPanics)
+	a.Use(s.cors)
 	a.Use(s.basicAuth)
+	a.Use(s.originGuard)
+	a.Use(s.limitHeavy)
 	a.Use(s.limitSmallBodies)
 	a.Use(s.sessions)
 
@@ -194,6 +232,7 @@ func (s *Server) routes() {
 	a.Get("/api/projects/1/expert_instruction", s.expertInstruction)
 	s.pageRoutes()
 	s.modelRoutes()
+	s.dataRoutes()
 }
 
 // recoverPanics turns a panic in a handler into a 500 envelope, logged, so

@@ -299,4 +299,3 @@ func TestKillDuringWrites(t *testing.T) {
 	}
 	fmt.Printf("crash test: %d kills, %d acknowledged writes, lost 0\n", runs, l.writes)
 }
-

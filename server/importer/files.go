@@ -157,7 +157,9 @@ func BaseName(name string) string {
 // when the input allows it.
 type source struct {
 	name string
-	r    io.Reader
+	// ext, when set, replaces the name's extension.
+	ext string
+	r   io.Reader
 	// reopen, when set, gives the content again from its start.
 	reopen func() (io.Reader, error)
 	// ra and size, when ra is set, give random access.
@@ -176,13 +178,32 @@ type source struct {
 // Errors are *FileError for a file that cannot be read, or what the Sink
 // returned.
 func (p *Processor) File(name string, r io.Reader) error {
-	src := source{name: name, r: r}
-	if f, ok := r.(*os.File); ok {
+	return p.FileAs(name, "", r)
+}
+
+// FileAs reads one input stream as File does, but picks the treatment by
+// ext (".json", ".txt"...) instead of the name's extension; "" means the
+// name's. Besides *os.File, a reader with ReadAt and Size methods (such as
+// bytes.Reader) is read in place.
+func (p *Processor) FileAs(name, ext string, r io.Reader) error {
+	src := source{name: name, r: r, ext: strings.ToLower(ext)}
+	var ra io.ReaderAt
+	size := int64(-1)
+	switch f := r.(type) {
+	case *os.File:
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			src.ra, src.size = f, fi.Size()
-			src.reopen = func() (io.Reader, error) { return io.NewSectionReader(f, 0, fi.Size()), nil }
-			src.r = io.NewSectionReader(f, 0, fi.Size())
+			ra, size = f, fi.Size()
 		}
+	case interface {
+		io.ReaderAt
+		Size() int64
+	}:
+		ra, size = f, f.Size()
+	}
+	if ra != nil && size >= 0 {
+		src.ra, src.size = ra, size
+		src.reopen = func() (io.Reader, error) { return io.NewSectionReader(ra, 0, size), nil }
+		src.r = io.NewSectionReader(ra, 0, size)
 	}
 	err := p.file(src, 0)
 	var ce *CallbackError
@@ -202,7 +223,10 @@ func (p *Processor) fail(name string, err error) error {
 }
 
 func (p *Processor) file(src source, depth int) error {
-	ext := Ext(src.name)
+	ext := src.ext
+	if ext == "" {
+		ext = Ext(src.name)
+	}
 	switch ext {
 	case ".zip":
 		return p.archive(src, depth)

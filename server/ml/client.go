@@ -313,14 +313,20 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	delay := c.opts.RetryDelay
+	var connErr error
 	for attempt := 0; ; attempt++ {
 		err := c.once(ctx, r, u, out)
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil && connErr != nil {
+			// Out of time while retrying: the refused connection is the news.
+			return connErr
+		}
 		if attempt >= c.opts.Retries || !connectFailed(err) || ctx.Err() != nil {
 			return err
 		}
+		connErr = err
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

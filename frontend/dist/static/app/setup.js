@@ -214,7 +214,7 @@
     var groups = {};
     var order = [];
     list.forEach(function (t) {
-      var g = t.group || 'Other';
+      var g = (t.complexity ? t.complexity.charAt(0).toUpperCase() + t.complexity.slice(1) + ' · ' : '') + (t.group || 'other');
       if (!groups[g]) { groups[g] = []; order.push(g); }
       groups[g].push(t);
     });
