@@ -8,7 +8,7 @@ import (
 )
 
 // conllFormat is CONLL2003 (exports.md §7): result.conll, the line
-// "-DOCSTART- -X- O", then per task with a completion one line
+// "-DOCSTART- -X- O O" (the four CoNLL-2003 columns), then per task with a completion one line
 // "<token> -X- _ <tag>" per token and an empty line.
 //
 // The re-implementation follows exports.md's choices: spans come from every
@@ -33,7 +33,7 @@ func (conllFormat) Write(zw *zip.Writer, tasks Iterator, s Schema, opts Options)
 	if err != nil {
 		return err
 	}
-	if _, err := w.WriteString("-DOCSTART- -X- O\n"); err != nil {
+	if _, err := w.WriteString("-DOCSTART- -X- O O\n"); err != nil {
 		return fmt.Errorf("write result.conll: %w", err)
 	}
 	key := s.dataKey()

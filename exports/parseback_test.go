@@ -238,7 +238,7 @@ var conllLine = regexp.MustCompile(`^\S+ -X- _ (O|[BI]-\S+)$`)
 // checkCoNLL checks the header and each token line.
 func checkCoNLL(data []byte) error {
 	lines := strings.Split(string(data), "\n")
-	if lines[0] != "-DOCSTART- -X- O" {
+	if lines[0] != "-DOCSTART- -X- O O" {
 		return fmt.Errorf("first line %q", lines[0])
 	}
 	for _, l := range lines[1:] {
