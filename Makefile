@@ -9,7 +9,7 @@ NODE     ?= node
 CHROMIUM ?= /usr/bin/chromium
 EDITOR   := frontend/dist/static/editor
 
-.PHONY: all build run test vet fmt bench crash-test clean frontend e2e chromium
+.PHONY: all build run test vet fmt bench crash-test fuzz clean frontend e2e chromium
 
 all: build
 
@@ -29,6 +29,7 @@ test: vet frontend
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
 	$(GO) test -race -count=1 ./...
 	$(MAKE) e2e
+	$(MAKE) fuzz
 
 # The labeling widget: npm installs the version pinned in
 # frontend/package-lock.json, then only its bundle files are copied into the
@@ -64,6 +65,11 @@ bench: build
 # every acknowledged write must survive (bench/crashtest).
 crash-test:
 	LABELSTUDIO_CRASH_RUNS=20 $(GO) test -count=1 -v -run KillDuringWrites ./bench/crashtest/
+
+# Every fuzz target for FUZZTIME (15s by default, as in CI; FUZZTIME=10m
+# for the long runs).
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),15s) bash .ci/fuzz
 
 clean:
 	rm -rf bin test-artifacts frontend/node_modules $(EDITOR)
