@@ -370,6 +370,32 @@ func (s *Store) UpdateSettings(name string, fn func(*Settings) error) (*Project,
 	return p, err
 }
 
+// keyMLState holds the ML backends' state of a project (train job ids...).
+var keyMLState = []byte("ml_state")
+
+// MLState returns the stored ML backend state of a project (a JSON
+// document the ML client owns), or nil.
+func (s *Store) MLState(project string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := s.view(project, func(t *ptx) error {
+		if v := t.bk(bucketMeta).Get(keyMLState); v != nil {
+			out = append(json.RawMessage(nil), v...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SetMLState stores the ML backend state of a project; it must be JSON.
+func (s *Store) SetMLState(project string, state json.RawMessage) error {
+	if !json.Valid(state) {
+		return Invalidf("ML state must be JSON")
+	}
+	return s.update(project, func(t *ptx) error {
+		return t.bk(bucketMeta).Put(keyMLState, append([]byte(nil), state...))
+	})
+}
+
 // Facts are what a labeling-config change is checked against: the data keys
 // every task has, and the (from_name, to_name, type) triples and labels that
 // stored completions use.

@@ -423,3 +423,20 @@ func TestResultLimits(t *testing.T) {
 		t.Fatalf("null result: %v", err)
 	}
 }
+
+func TestMLState(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	if v, err := s.MLState(p); err != nil || v != nil {
+		t.Fatalf("empty state: %s %v", v, err)
+	}
+	if err := s.SetMLState(p, json.RawMessage(`{"jobs":{"m1":"42"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.MLState(p); string(v) != `{"jobs":{"m1":"42"}}` {
+		t.Fatalf("state: %s", v)
+	}
+	if err := s.SetMLState(p, json.RawMessage(`{`)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad state: %v", err)
+	}
+}

@@ -387,8 +387,11 @@ func (s *Store) DeleteAllTasks(project string) error {
 
 // SetPredictions replaces the predictions of a task (raw JSON array, or nil
 // to remove them) and updates the score index.
+//
+// Concurrent calls share commits, so that predicting many tasks in parallel
+// is not bound by one fsync per task.
 func (s *Store) SetPredictions(project string, id int64, predictions json.RawMessage) error {
-	return s.update(project, func(t *ptx) error {
+	return s.batch(project, func(t *ptx) error {
 		v := t.bk(bucketTasks).Get(idKey(id))
 		if v == nil {
 			return NotFoundf("task %d not found", id)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -111,6 +112,10 @@ func (m *projectMigration) readCompletions(path string, pt *preparedTask) {
 			m.rep.warnf("%s: completion %d is not a JSON object; skipped", rel, i)
 			continue
 		}
+		if problem := checkResult(obj["result"]); problem != "" {
+			m.rep.warnf("%s: completion %d %s; skipped", rel, i, problem)
+			continue
+		}
 		it := item{obj: obj}
 		if id, ok := parseIntJSON(obj["id"]); ok && id >= 0 && !used[id] {
 			it.id, it.good = id, true
@@ -146,6 +151,23 @@ func (m *projectMigration) readCompletions(path string, pt *preparedTask) {
 		pt.exact.Completions = append(pt.exact.Completions, ec)
 		pt.size += len(body)
 	}
+}
+
+// checkResult applies the store's rule to a completion's result: absent,
+// null or a list of at most store.MaxResults items.
+func checkResult(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return "has a result that is not a list"
+	}
+	if len(items) > store.MaxResults {
+		return fmt.Sprintf("has %d result items (at most %d are allowed)", len(items), store.MaxResults)
+	}
+	return ""
 }
 
 // freeCompletionID makes the id task*1000+n, the first one from n up that

@@ -165,6 +165,9 @@ func rewriteStrings(raw []byte, fn func(string) (string, bool)) (json.RawMessage
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
+			if len(stack) > 0 {
+				return nil, 0, io.ErrUnexpectedEOF
+			}
 			break
 		}
 		if err != nil {
