@@ -8,13 +8,11 @@ import (
 	"log/slog"
 	"net/url"
 	"path"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
@@ -103,43 +101,25 @@ type backendState struct {
 	lastErrorAt  time.Time
 }
 
-// mlServices holds each server's mlService. The Server struct belongs to
-// server.go; the entry goes away with the server.
-var mlServices sync.Map // weak.Pointer[Server] → *mlService
-
-type mlCleanup struct {
-	key weak.Pointer[Server]
-	svc *mlService
-}
-
 // mlsvc returns the server's ML state, creating it on first use.
 func (s *Server) mlsvc() *mlService {
-	key := weak.Make(s)
-	if v, ok := mlServices.Load(key); ok {
-		return v.(*mlService)
-	}
-	opts := s.opts.ML.withDefaults()
-	svc := &mlService{
-		client: ml.New(ml.Options{
-			ConnectTimeout:      opts.ConnectTimeout,
-			Timeout:             opts.Timeout,
-			TrainTimeout:        opts.TrainTimeout,
-			MaxIdleConnsPerHost: max(opts.Concurrency, ml.DefaultMaxIdleConnsPerHost),
-		}),
-		opts:     opts,
-		log:      s.log,
-		now:      s.opts.Now,
-		backends: map[ml.Backend]*backendState{},
-		jobs:     map[string]*predictJob{},
-	}
-	v, loaded := mlServices.LoadOrStore(key, svc)
-	if !loaded {
-		runtime.AddCleanup(s, func(c mlCleanup) {
-			mlServices.Delete(c.key)
-			c.svc.client.CloseIdleConnections()
-		}, mlCleanup{key: key, svc: svc})
-	}
-	return v.(*mlService)
+	s.mlOnce.Do(func() {
+		opts := s.opts.ML.withDefaults()
+		s.mlSvc = &mlService{
+			client: ml.New(ml.Options{
+				ConnectTimeout:      opts.ConnectTimeout,
+				Timeout:             opts.Timeout,
+				TrainTimeout:        opts.TrainTimeout,
+				MaxIdleConnsPerHost: max(opts.Concurrency, ml.DefaultMaxIdleConnsPerHost),
+			}),
+			opts:     opts,
+			log:      s.log,
+			now:      s.opts.Now,
+			backends: map[ml.Backend]*backendState{},
+			jobs:     map[string]*predictJob{},
+		}
+	})
+	return s.mlSvc
 }
 
 // modelRoutes registers the ML endpoints (api.md §4.12–4.14, §6).
@@ -332,6 +312,9 @@ type liveReport struct {
 	answered, failed, invalid int
 }
 
+// errNotTrained is a 404 from /predict: the model is not trained yet.
+var errNotTrained = errors.New("model is not trained yet")
+
 // askOne runs the live sequence of ml.md §4.2 with one backend: health,
 // setup, predict. It returns the backend's prediction for the task.
 func (m *mlService) askOne(ctx context.Context, b ml.Backend, lineCfg string, task json.RawMessage) (json.RawMessage, error) {
@@ -346,7 +329,7 @@ func (m *mlService) askOne(ctx context.Context, b ml.Backend, lineCfg string, ta
 	resp, err := m.client.Predict(ctx, b, v, lineCfg, []json.RawMessage{task})
 	if err != nil {
 		if e, ok := ml.AsError(err); ok && e.Status == fiber.StatusNotFound {
-			return nil, fmt.Errorf("model is not trained yet: %w", err)
+			return nil, fmt.Errorf("%w: %w", errNotTrained, err)
 		}
 		return nil, fmt.Errorf("predict: %w", err)
 	}
@@ -392,7 +375,11 @@ func (s *Server) predictLive(ctx context.Context, p *store.Project, cfg *labelco
 			if err != nil {
 				failed[i] = true
 				m.noteError(b, err)
-				s.log.Warn("live prediction failed", "backend", b.Name, "url", b.URL, "err", err)
+				level := slog.LevelWarn
+				if errors.Is(err, errNotTrained) {
+					level = slog.LevelInfo
+				}
+				s.log.Log(ctx, level, "live prediction failed", "backend", b.Name, "url", b.URL, "err", err)
 				return
 			}
 			preds[i] = raw
@@ -919,6 +906,9 @@ func (s *Server) trainModels(c *fiber.Ctx) error {
 				st.trainJob = job
 			}
 			m.mu.Unlock()
+			if job != "" {
+				s.saveTrainJob(p.Name, b.Name, job)
+			}
 			if err != nil {
 				m.noteError(b, err)
 				s.log.Warn("ML training failed", "backend", b.Name, "err", err)
@@ -948,6 +938,50 @@ wait:
 	return c.JSON(fiber.Map{"details": "Training started"})
 }
 
+// mlStateDoc is the ML state kept in the database per project.
+type mlStateDoc struct {
+	// TrainJobs maps a backend name to its last train job id.
+	TrainJobs map[string]string `json:"train_jobs"`
+}
+
+// trainJobMu serializes read-modify-writes of the stored ML state.
+var trainJobMu sync.Mutex
+
+// saveTrainJob keeps a backend's train job id in the database, as 0.8.1
+// kept it in train_jobs.json, so that it survives a restart.
+func (s *Server) saveTrainJob(project, backend, job string) {
+	trainJobMu.Lock()
+	defer trainJobMu.Unlock()
+	var doc mlStateDoc
+	if raw, err := s.st.MLState(project); err == nil && raw != nil {
+		_ = json.Unmarshal(raw, &doc)
+	}
+	if doc.TrainJobs == nil {
+		doc.TrainJobs = map[string]string{}
+	}
+	doc.TrainJobs[backend] = job
+	raw, err := json.Marshal(doc)
+	if err == nil {
+		err = s.st.SetMLState(project, raw)
+	}
+	if err != nil {
+		s.log.Warn("cannot store the ML train job", "project", project, "backend", backend, "err", err)
+	}
+}
+
+// storedTrainJob reads a backend's last train job id from the database.
+func (s *Server) storedTrainJob(project, backend string) string {
+	raw, err := s.st.MLState(project)
+	if err != nil || raw == nil {
+		return ""
+	}
+	var doc mlStateDoc
+	if json.Unmarshal(raw, &doc) != nil {
+		return ""
+	}
+	return doc.TrainJobs[backend]
+}
+
 // checkNotTraining refuses a training while the backend trains (ml.md §6
 // steps 2 and 3).
 func (s *Server) checkNotTraining(m *mlService, project string, b ml.Backend) error {
@@ -958,6 +992,9 @@ func (s *Server) checkNotTraining(m *mlService, project string, b ml.Backend) er
 	m.mu.Unlock()
 	if busy {
 		return running
+	}
+	if job == "" {
+		job = s.storedTrainJob(project, b.Name)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.LiveTimeout)
 	defer cancel()

@@ -322,6 +322,7 @@ func TestLivePredictionsBadBackends(t *testing.T) {
 		{name: "down", down: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // the time goes in waiting
 			s, st, logs := newMLServer(t, MLOptions{LiveTimeout: budget})
 			seedML(t, s, 2)
 			url := mltest.DownURL()
@@ -626,9 +627,9 @@ func TestTrain(t *testing.T) {
 		t.Errorf("is_training fails: %d %s", r.status, r.body)
 	}
 	// A long training answers "started" and is seen in the status.
-	f.Update(func(o *mltest.Options) { o.Modes = nil; o.Job = ""; o.TrainDelay = 700 * time.Millisecond })
+	f.Update(func(o *mltest.Options) { o.Modes = nil; o.Job = ""; o.TrainDelay = 500 * time.Millisecond })
 	start := time.Now()
-	if r := callJSON(t, s, "POST", "/api/models/train", ""); r.status != 200 || time.Since(start) > 650*time.Millisecond {
+	if r := callJSON(t, s, "POST", "/api/models/train", ""); r.status != 200 || time.Since(start) > 480*time.Millisecond {
 		t.Errorf("long training: %d %s after %v", r.status, r.body, time.Since(start))
 	}
 	var ms struct {
@@ -641,8 +642,12 @@ func TestTrain(t *testing.T) {
 	if r := callJSON(t, s, "POST", "/api/models/train", ""); r.status != 500 || !strings.Contains(r.body, "Train job is running") {
 		t.Errorf("second training while ours runs: %d %s", r.status, r.body)
 	}
-	time.Sleep(800 * time.Millisecond)
-	callJSON(t, s, "GET", "/api/models/status", "").json(t, &ms)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		callJSON(t, s, "GET", "/api/models/status", "").json(t, &ms)
+		if !ms.Models[0].Training {
+			break
+		}
+	}
 	if ms.Models[0].Training || ms.Models[0].Status != "connected" {
 		t.Errorf("status after training: %+v", ms)
 	}
@@ -780,5 +785,18 @@ func benchAllTasks(b *testing.B, noSync bool) {
 		if strings.Contains(line, "finished") {
 			b.Log(line)
 		}
+	}
+}
+
+func TestTrainJobSurvivesRestart(t *testing.T) {
+	s, st := newTestServer(t)
+	s.saveTrainJob("test", "model_a", "job-17")
+	s.saveTrainJob("test", "model_b", "job-3")
+	again := New(st, Options{Project: "test"})
+	if got := again.storedTrainJob("test", "model_a"); got != "job-17" {
+		t.Fatalf("train job after restart: %q", got)
+	}
+	if got := again.storedTrainJob("test", "nobody"); got != "" {
+		t.Fatalf("unknown backend: %q", got)
 	}
 }

@@ -102,6 +102,10 @@ type Server struct {
 	secret []byte
 	// heavy holds a token per running heavy request.
 	heavy chan struct{}
+
+	// mlSvc is the ML backends' client and state, made on first use.
+	mlOnce sync.Once
+	mlSvc  *mlService
 }
 
 type cachedConfig struct {
@@ -220,6 +224,7 @@ func (s *Server) routes() {
 	a.Get("/static/samples/:name", s.sampleFile)
 
 	a.Get("/api/completions", s.listCompletions)
+	a.Get("/api/backup", s.backup)
 	a.Delete("/api/completions", s.deleteAllCompletions)
 
 	// Deprecated aliases of 0.8.1 (api.md §6).
