@@ -94,6 +94,10 @@ type projectMigration struct {
 	// seen holds the task ids of tasks.json met so far.
 	seen map[int64]bool
 
+	// importCompletions counts tasks.json entries with import-time
+	// completions (not migrated).
+	importCompletions int
+
 	batch      []preparedTask
 	batchComps int
 	batchBytes int

@@ -46,6 +46,9 @@ func (m *projectMigration) migrateTasks(path string) error {
 	if err != nil {
 		return err
 	}
+	if m.importCompletions > 0 {
+		m.rep.warnf("%d task(s) in tasks.json carry a copy of the completions they were imported with; it is not migrated (as in 0.8.1, only completions/ counts)", m.importCompletions)
+	}
 	if damage != nil {
 		m.rep.warnf("%s is damaged (%v); the %d task(s) read before the damage were migrated", filepath.Base(path), damage, len(m.seen))
 	}
@@ -260,6 +263,9 @@ func (m *projectMigration) parseTask(e taskEntry) (id int64, nt store.NewTask, p
 		} else {
 			m.rep.warnf("%s: meta is not an object; dropped", e.label())
 		}
+	}
+	if ic := bytes.TrimSpace(obj["completions"]); len(ic) > 2 && ic[0] == '[' {
+		m.importCompletions++
 	}
 	if tp, ok := obj["task_path"]; ok {
 		var s string
