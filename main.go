@@ -55,6 +55,10 @@ Usage:
   labelstudio start [PROJECT] [options]
   labelstudio init PROJECT [options]
   labelstudio start-multi-session [options]   every browser session gets projects of its own
+  labelstudio import PROJECT FILE... [options] import files without a server (labelstudio import -h)
+  labelstudio migrate DIR [--project NAME] [--force]   import a Label Studio 0.8 project folder
+  labelstudio backup FILE             write a consistent copy of the database
+  labelstudio restore FILE            replace the database with a checked backup
   labelstudio version
 
 Options of start and init:
@@ -73,6 +77,13 @@ Options of start and init:
   --log-level L           debug, info, warn or error (default info)
   --cert FILE --key FILE  serve HTTPS with this certificate and key
   --allow-origin ORIGIN   let pages of ORIGIN call the API from a browser (CORS)
+  -i, --input-path PATH   (init, start) initial tasks; start adds only tasks not there yet
+  --input-format F        json (default), json-dir, text, text-dir, image-dir or audio-dir
+  --allow-serving-local-files   serve files of local-files roots at /data/<file>?d=<dir>
+  --local-files-root DIR  a folder those URLs may serve from (repeatable; image-dir and
+                          audio-dir folders are registered by themselves)
+  --max-import-tasks N    most tasks one import through the API may hold (default 250000
+                          as Label Studio 0.8.1; 0: no cap)
 `
 
 // options are the parsed command-line options of start and init.
@@ -94,6 +105,7 @@ type options struct {
 	logLevel    string
 	cert, key   string
 	allowOrigin string
+	imp         importFlags // -i, --input-format, local files (main_import.go)
 }
 
 func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
@@ -121,6 +133,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.cert, "cert", "", "TLS certificate file (PEM)")
 	fs.StringVar(&o.key, "key", "", "TLS private key file (PEM)")
 	fs.StringVar(&o.allowOrigin, "allow-origin", "", "web origin allowed to call the API from a browser (CORS), e.g. https://tool.example")
+	addImportFlags(fs, &o.imp)
 	return fs
 }
 
@@ -153,6 +166,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "import":
+		return runImport(args, stdout, stderr)
+	case "migrate", "backup", "restore": // main_admin.go
+		return runAdmin(cmd, args, stdout, stderr)
 	case "start", "init", "start-multi-session":
 	default:
 		fmt.Fprintf(stderr, "labelstudio: unknown command %q\n\n%s", cmd, usage)
@@ -232,10 +249,14 @@ func execute(cmd string, o options, stdout io.Writer, logger *slog.Logger) error
 		return err
 	}
 	defer st.Close()
+	o.imp.dataDir = dir
 	if cmd == "start-multi-session" {
 		return serve(st, o, stdout, logger, true)
 	}
 	if err := setupProject(st, cmd, o, stdout); err != nil {
+		return err
+	}
+	if err := o.imp.prepare(st, cmd, o, stdout); err != nil {
 		return err
 	}
 	if cmd == "init" {
@@ -406,14 +427,18 @@ func listen(host string, port int, stdout io.Writer) (net.Listener, error) {
 
 func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger, multi bool) error {
 	srv := server.New(st, server.Options{
-		Project:            o.project,
-		MultiSession:       multi,
-		DefaultLabelConfig: defaultLabelConfig,
-		Version:            Version,
-		Username:           o.username,
-		Password:           o.password,
-		AllowOrigin:        o.allowOrigin,
-		Logger:             logger,
+		Project:                o.project,
+		MultiSession:           multi,
+		DefaultLabelConfig:     defaultLabelConfig,
+		Version:                Version,
+		Username:               o.username,
+		Password:               o.password,
+		AllowOrigin:            o.allowOrigin,
+		Logger:                 logger,
+		UploadDir:              o.imp.uploadDir(),
+		LocalFilesRoots:        o.imp.roots,
+		AllowServingLocalFiles: o.imp.allowLocal,
+		Import:                 o.imp.limits(),
 	})
 	ln, err := listen(o.host, o.port, stdout)
 	if err != nil {

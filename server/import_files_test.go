@@ -651,3 +651,19 @@ func TestImportFixtures(t *testing.T) {
 		t.Fatalf("row 0: %#v", d)
 	}
 }
+
+func TestImportAnswerStreamsManyIDs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 100,000 tasks")
+	}
+	e := newImportEnv(t, textConfig, Options{Import: ImportLimits{MaxTasks: -1}})
+	var b strings.Builder
+	b.WriteString("text\n")
+	for i := 0; i < streamIDsOver+10; i++ {
+		fmt.Fprintf(&b, "t%d\n", i)
+	}
+	a := mustImport(t, e.upload1(t, "/api/project/import?skip_duplicates=1", upload{"many.csv", []byte(b.String())}))
+	if a.TaskCount != streamIDsOver+10 || len(a.IDs) != a.TaskCount || a.IDs[len(a.IDs)-1] != int64(a.TaskCount-1) || *a.Skipped != 0 || a.Formats[".csv"] != 1 {
+		t.Fatalf("task_count %d, %d ids, formats %v", a.TaskCount, len(a.IDs), a.Formats)
+	}
+}

@@ -69,7 +69,7 @@ func (l ImportLimits) withDefaults() ImportLimits {
 // Chunking of the store writes of an import.
 const (
 	importChunkTasks = 10_000
-	importChunkBytes = 32 << 20
+	importChunkBytes = 8 << 20
 )
 
 // errTooManyItemErrors stops an import once maxItemErrors are gathered.
@@ -100,8 +100,15 @@ type importRun struct {
 	tempDir string
 	// taskPath, when set, is given to the next items (CLI loaders).
 	taskPath string
+	keys     keyCache
 
-	im     *store.Importer
+	// im is used by the writer goroutine only, until stopWriter returns.
+	im    *store.Importer
+	queue chan []store.NewTask
+	wdone chan struct{}
+	wmu   sync.Mutex
+	werr  error
+
 	chunk  []store.NewTask
 	bytes  int
 	items  int
@@ -148,7 +155,10 @@ func (r *importRun) Item(raw []byte) error {
 		return nil
 	}
 	raw = bytes.Clone(raw)
-	nt, hadData, reasons := prepareTask(raw, r.cfg, r.firstKey)
+	if r.keys == nil {
+		r.keys = keyCache{}
+	}
+	nt, hadData, reasons := prepareTaskKeys(raw, r.cfg, r.firstKey, r.keys)
 	if len(reasons) > 0 {
 		if len(r.errs) >= maxItemErrors-1 {
 			r.errs = append(r.errs, "...")
@@ -169,27 +179,73 @@ func (r *importRun) Item(raw []byte) error {
 	return nil
 }
 
-// flush writes the queued tasks.
+// flush hands the queued tasks to the writer goroutine, which stores them
+// while the next chunk is read: parsing and storing use a core each. At
+// most three chunks are in memory: one being stored, one waiting, one
+// filling.
 func (r *importRun) flush() error {
 	if len(r.chunk) == 0 {
 		return nil
 	}
-	if r.im == nil {
-		im, err := r.st.BeginImport(r.project, r.opts)
-		if err != nil {
-			return fmt.Errorf("begin the import: %w", err)
-		}
-		r.im = im
+	if err := r.writeErr(); err != nil {
+		return err
 	}
-	if err := r.im.Add(r.chunk); err != nil {
-		return fmt.Errorf("store the tasks: %w", err)
+	if r.queue == nil {
+		r.queue = make(chan []store.NewTask, 1)
+		r.wdone = make(chan struct{})
+		go r.write()
 	}
-	clear(r.chunk)
-	r.chunk, r.bytes = r.chunk[:0], 0
+	r.queue <- r.chunk
+	r.chunk, r.bytes = make([]store.NewTask, 0, len(r.chunk)), 0
 	if r.progress != nil {
 		r.progress(r.items)
 	}
 	return nil
+}
+
+// write is the writer goroutine: it begins the store import and adds the
+// chunks it receives; after an error it drops the rest.
+func (r *importRun) write() {
+	defer close(r.wdone)
+	for chunk := range r.queue {
+		if r.writeErr() != nil {
+			continue
+		}
+		if r.im == nil {
+			im, err := r.st.BeginImport(r.project, r.opts)
+			if err != nil {
+				r.setWriteErr(fmt.Errorf("begin the import: %w", err))
+				continue
+			}
+			r.im = im
+		}
+		if err := r.im.Add(chunk); err != nil {
+			r.setWriteErr(fmt.Errorf("store the tasks: %w", err))
+		}
+	}
+}
+
+func (r *importRun) writeErr() error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	return r.werr
+}
+
+func (r *importRun) setWriteErr(err error) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.werr = err
+}
+
+// stopWriter waits for the writer goroutine to store what it was given
+// and returns its error.
+func (r *importRun) stopWriter() error {
+	if r.queue != nil {
+		close(r.queue)
+		<-r.wdone
+		r.queue = nil
+	}
+	return r.writeErr()
 }
 
 // finish ends the import: with err (what reading the input returned) or
@@ -204,6 +260,9 @@ func (r *importRun) finish(err error) (store.ImportResult, error) {
 	}
 	if err == nil && len(r.errs) == 0 {
 		err = r.flush()
+	}
+	if werr := r.stopWriter(); err == nil && len(r.errs) == 0 {
+		err = werr
 	}
 	if err == nil && len(r.errs) == 0 {
 		if r.im == nil {

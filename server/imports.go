@@ -2,12 +2,14 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 
+	"labelstudio/server/importer"
 	"labelstudio/store"
 	"labelstudio/store/labelconfig"
 )
@@ -42,58 +44,148 @@ func countArray(raw json.RawMessage) int {
 
 const rootShape = `Task root must be dict with "data", "meta", "completions", "predictions" fields`
 
-// prepareTask validates one import item.
+// prepareTask validates one import item. The task it returns points into
+// raw, which the caller must not change afterwards. It reads the item with
+// importer.ObjectMembers, without decoding values it does not check.
 func prepareTask(raw json.RawMessage, cfg *labelconfig.Config, firstKey string) (store.NewTask, bool, []string) {
+	return prepareTaskKeys(raw, cfg, firstKey, nil)
+}
+
+// prepareTaskKeys is prepareTask with a cache of data key strings (nil for
+// none), which saves an allocation per key and task in big imports.
+func prepareTaskKeys(raw json.RawMessage, cfg *labelconfig.Config, firstKey string, keys keyCache) (store.NewTask, bool, []string) {
 	var nt store.NewTask
-	var item map[string]json.RawMessage
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &item) != nil || item == nil {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || t[0] != '{' {
 		return nt, false, []string{rootShape}
 	}
-	dataRaw, hadData := item["data"]
+	var dataRaw, meta, comps, preds []byte
+	hadData := false
+	err := importer.ObjectMembers(t, func(rawKey, v []byte) error {
+		key := rawKey[1 : len(rawKey)-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			k, ok := importer.UnquoteKey(rawKey)
+			if !ok {
+				return errBadKey
+			}
+			key = []byte(k)
+		}
+		switch string(key) {
+		case "data":
+			dataRaw, hadData = v, true
+		case "meta":
+			meta = v
+		case "completions":
+			comps = v
+		case "predictions":
+			preds = v
+		}
+		return nil
+	})
+	if err != nil {
+		return nt, false, []string{rootShape}
+	}
 	if !hadData {
-		dataRaw = bytes.TrimSpace(raw)
+		dataRaw = t
 	} else {
-		if v := bytes.TrimSpace(item["meta"]); len(v) > 0 && v[0] != '{' && v[0] != '[' && string(v) != "null" {
+		if v := meta; len(v) > 0 && v[0] != '{' && v[0] != '[' && string(v) != "null" {
 			return nt, true, []string{"Task[meta] must be dict"}
 		} else if len(v) > 0 && string(v) != "null" {
 			nt.Meta = v
 		}
-		var err string
-		if nt.Completions, err = resultList(item["completions"], "Completion"); err != "" {
-			return nt, true, []string{err}
+		var msg string
+		if nt.Completions, msg = resultList(comps, "Completion"); msg != "" {
+			return nt, true, []string{msg}
 		}
-		preds, perr := resultList(item["predictions"], "Prediction")
+		list, perr := resultList(preds, "Prediction")
 		if perr != "" {
 			return nt, true, []string{perr}
 		}
-		if preds != nil {
-			nt.Predictions = bytes.TrimSpace(item["predictions"])
+		if list != nil {
+			nt.Predictions = preds
 		}
 	}
-	var data map[string]json.RawMessage
-	if t := bytes.TrimSpace(dataRaw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &data) != nil || data == nil {
+	if len(dataRaw) == 0 || dataRaw[0] != '{' {
 		return nt, hadData, []string{"Task[data] must be dict"}
 	}
-	if v, ok := data[undefinedKey]; ok && firstKey != "" {
+	data := make(map[string]json.RawMessage, 4)
+	undefined := false
+	err = importer.ObjectMembers(dataRaw, func(rawKey, v []byte) error {
+		key, ok := keys.unquote(rawKey)
+		if !ok {
+			return errBadKey
+		}
+		if key == undefinedKey && firstKey != "" {
+			undefined = true
+		}
+		data[key] = v
+		return nil
+	})
+	if err != nil {
+		return nt, hadData, []string{"Task[data] must be dict"}
+	}
+	if undefined {
+		// 0.8.1: data[first_key] = data.pop("$undefined$"). The object is
+		// written again in its order, $undefined$ renamed in place.
+		v := data[undefinedKey]
 		delete(data, undefinedKey)
 		data[firstKey] = v
-		b, err := json.Marshal(data)
-		if err != nil {
-			return nt, hadData, []string{"data cannot be encoded: " + err.Error()}
-		}
-		dataRaw = b
+		dataRaw = renameUndefined(dataRaw, firstKey)
 	}
 	if cfg != nil {
 		if reasons := cfg.CheckTaskData(data); len(reasons) > 0 {
 			return nt, hadData, reasons
 		}
 	}
-	nt.Data = bytes.TrimSpace(dataRaw)
+	nt.Data = dataRaw
 	nt.DataKeys = make([]string, 0, len(data))
 	for k := range data {
 		nt.DataKeys = append(nt.DataKeys, k)
 	}
 	return nt, hadData, nil
+}
+
+var errBadKey = errors.New("bad key")
+
+// keyCache maps the raw bytes of data keys to their strings.
+type keyCache map[string]string
+
+// unquote decodes a raw JSON key, from the cache when it holds it.
+func (kc keyCache) unquote(raw []byte) (string, bool) {
+	if kc != nil {
+		if k, ok := kc[string(raw)]; ok {
+			return k, true
+		}
+	}
+	k, ok := importer.UnquoteKey(raw)
+	if ok && kc != nil && len(kc) < 4096 {
+		kc[string(raw)] = k
+	}
+	return k, ok
+}
+
+// renameUndefined rewrites a data object with its "$undefined$" member
+// named first instead, dropping a member that had that name already.
+func renameUndefined(data []byte, first string) []byte {
+	out := make([]byte, 0, len(data)+len(first))
+	out = append(out, '{')
+	_ = importer.ObjectMembers(data, func(rawKey, v []byte) error {
+		key, _ := importer.UnquoteKey(rawKey)
+		switch key {
+		case first:
+			return nil
+		case undefinedKey:
+			rawKey = importer.AppendJSONString(nil, first)
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, rawKey...)
+		out = append(out, ':')
+		out = append(out, v...)
+		return nil
+	})
+	return append(out, '}')
 }
 
 // resultList checks an optional completions/predictions list: each element

@@ -165,3 +165,37 @@ func FuzzZip(f *testing.F) {
 		p.File("f.zip", bytes.NewReader(in)) //nolint:errcheck // any error is fine
 	})
 }
+
+// FuzzObjectMembers checks the member iterator against encoding/json on
+// valid objects, and that it never panics on anything.
+func FuzzObjectMembers(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":[1,{"c":"}"}],"d":"x\"y"}`, `{"a\u0062":null}`, `{"a":1,"a":2}`, `{"a" : { } }`, `{"a":}`, `{"a"`, `[1]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got := map[string]string{}
+		err := ObjectMembers(in, func(rawKey, value []byte) error {
+			k, ok := UnquoteKey(rawKey)
+			if !ok {
+				return errNotObject
+			}
+			got[k] = string(value)
+			return nil
+		})
+		var want map[string]json.RawMessage
+		if !json.Valid(in) || json.Unmarshal(in, &want) != nil || want == nil || !utf8.Valid(in) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d members, want %d", in, len(got), len(want))
+		}
+		for k, v := range want {
+			if got[k] != string(v) {
+				t.Fatalf("%q: member %q = %q, want %q", in, k, got[k], v)
+			}
+		}
+	})
+}

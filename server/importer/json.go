@@ -2,11 +2,14 @@ package importer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // ErrEmpty reports an input that holds nothing (or only white space).
@@ -260,7 +263,9 @@ func (s *jsonScanner) value(item int) ([]byte, error) {
 		}
 		return nil, err
 	}
-	if !json.Valid(s.buf) {
+	// goccy's validator is some eight times as fast as encoding/json's;
+	// FuzzJSONStream holds it to encoding/json's verdicts.
+	if !gojson.Valid(s.buf) {
 		var v any
 		msg := "invalid JSON"
 		if err := json.Unmarshal(s.buf, &v); err != nil {
@@ -333,12 +338,20 @@ func (s *jsonScanner) scanComposite() error {
 		for i := 0; i < len(data); i++ {
 			c := data[i]
 			if inString {
-				switch {
-				case escaped:
+				if escaped {
 					escaped = false
-				case c == '\\':
+					continue
+				}
+				// Jump to the next quote or backslash.
+				j := indexQuoteOrBackslash(data[i:])
+				if j < 0 {
+					i = len(data) - 1
+					continue
+				}
+				i += j
+				if data[i] == '\\' {
 					escaped = true
-				case c == '"':
+				} else {
 					inString = false
 				}
 				continue
@@ -359,6 +372,22 @@ func (s *jsonScanner) scanComposite() error {
 			return err
 		}
 	}
+}
+
+// indexQuoteOrBackslash returns the index of the first '"' or '\\' in b, or
+// -1.
+func indexQuoteOrBackslash(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	if q < 0 {
+		q = len(b)
+	}
+	if e := bytes.IndexByte(b[:q], '\\'); e >= 0 {
+		return e
+	}
+	if q == len(b) {
+		return -1
+	}
+	return q
 }
 
 // scanString reads a string value up to its closing quote.

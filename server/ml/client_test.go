@@ -236,9 +236,12 @@ func TestObject(t *testing.T) {
 			t.Errorf("ParseObject(%q) should fail", bad)
 		}
 	}
-	tk, err := TaskForPredict([]byte(`{"id":1,"data":{"t":"<b>"}}`))
-	if err != nil || string(tk) != `{"id":1,"data":{"t":"<b>"},"predictions":[]}` {
-		t.Errorf("TaskForPredict: %s %v", tk, err)
+	o, _ = ParseObject([]byte(`{"id":1,"data":{"t":"<b>"}}`))
+	if got := string(o.Set("predictions", json.RawMessage("[]")).Bytes()); got != `{"id":1,"data":{"t":"<b>"},"predictions":[]}` {
+		t.Errorf("no HTML escaping, predictions appended: %s", got)
+	}
+	if got := string(Object{{Key: "a\"<", Value: json.RawMessage("1")}}.Bytes()); got != `{"a\"<":1}` {
+		t.Errorf("key quoting: %s", got)
 	}
 }
 

@@ -144,16 +144,6 @@ func RawArray(items []json.RawMessage) json.RawMessage {
 	return append(b, ']')
 }
 
-// TaskForPredict returns the task object to send in /predict: the task
-// as served, with "predictions" emptied (ml.md §4.2).
-func TaskForPredict(task []byte) (json.RawMessage, error) {
-	o, err := ParseObject(task)
-	if err != nil {
-		return nil, fmt.Errorf("task: %w", err)
-	}
-	return o.Set("predictions", json.RawMessage("[]")).Bytes(), nil
-}
-
 // AllowFunc tells whether a result item's (from_name, to_name, type) is
 // one the labeling config has.
 type AllowFunc func(fromName, toName, typ string) bool
