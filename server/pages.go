@@ -37,8 +37,9 @@ func sitePages() (*pageTemplates, error) {
 }
 
 // pageRoutes registers the pages, the preview document and the static
-// files. It runs last in routes(): the root fallback must come after every
-// other route.
+// files. The root fallback answers only GET and HEAD requests for paths
+// that name an embedded file and passes everything else on, so routes
+// registered after it still work; it is best registered last.
 func (s *Server) pageRoutes() {
 	if _, err := sitePages(); err != nil {
 		// The templates are embedded: this is a build defect, caught by tests.
@@ -196,7 +197,7 @@ func (s *Server) labelingPage(c *fiber.Ctx) error {
 		if err != nil {
 			return s.errorPage(c, err)
 		}
-		task = string(renderTask(tk, renderGet))
+		task = string(s.withLivePredictions(c, renderTask(tk, renderGet)))
 	}
 	d, err := s.newPageData(p, cfg, "labeling")
 	if err != nil {

@@ -4,6 +4,7 @@
 // every request that would leave the server's origin, and saves
 // screenshots into test-artifacts/.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -172,7 +173,7 @@ export async function newPage(browser, guard, options = {}) {
   await guard.attach(context);
   const page = await context.newPage();
   guard.watch(page);
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
   return { context, page };
 }
 
@@ -224,4 +225,50 @@ export function unzip(buf) {
     p += 46 + nameLen + extraLen + commentLen;
   }
   return files;
+}
+
+// startFakeML runs a minimal ML backend of the 0.8.1 protocol on a loopback
+// port: it predicts one fixed choice for every task and accepts training.
+export async function startFakeML({ fromName = 'sentiment', toName = 'text', choice = 'Positive' } = {}) {
+  const calls = [];
+  const version = '1600000000';
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (b) => { body += b; });
+    req.on('end', () => {
+      const path = new URL(req.url, 'http://x').pathname;
+      calls.push(req.method + ' ' + path);
+      const send = (status, obj) => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(obj));
+      };
+      let json = {};
+      try { json = body ? JSON.parse(body) : {}; } catch { json = {}; }
+      switch (path) {
+        case '/health': return send(200, { status: 'UP', model_dir: 'fake_model' });
+        case '/setup': return send(200, { model_version: version });
+        case '/is_training': return send(200, { is_training: false, backend: 'none', model_version: version });
+        case '/train': return send(201, { job: 'job-1' });
+        case '/job_status': return send(200, { job_status: 'finished' });
+        case '/delete': return send(200, {});
+        case '/predict': {
+          const tasks = json.tasks || [];
+          return send(200, {
+            model_version: version,
+            results: tasks.map(() => ({
+              score: 0.75,
+              result: [{ from_name: fromName, to_name: toName, type: 'choices', value: { choices: [choice] } }],
+            })),
+          });
+        }
+        default: return send(404, { detail: 'no such endpoint ' + path });
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    calls,
+    stop: () => new Promise((r) => server.close(r)),
+  };
 }

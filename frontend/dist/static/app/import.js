@@ -53,6 +53,7 @@
       showResult(400, big.map(function (f) { return f.name + ' is larger than 250 MB :: ' + LS.fmt(f.size) + ' bytes'; }));
       return;
     }
+    $('result').textContent = '';
     var total = files.reduce(function (a, f) { return a + f.size; }, 0);
     var fd = new FormData();
     files.forEach(function (f) { fd.append(f.name, f, f.name); });
@@ -105,12 +106,12 @@
   document.addEventListener('drop', function (e) { if (!zone.contains(e.target)) e.preventDefault(); });
   zone.addEventListener('drop', function (e) {
     var items = e.dataTransfer.items, out = [];
-    if (items && items.length && items[0].webkitGetAsEntry) {
-      var entries = Array.prototype.map.call(items, function (it) { return it.webkitGetAsEntry(); });
-      Promise.all(entries.map(function (en) { return walk(en, out); })).then(function () { upload(out, true); });
-    } else {
-      upload(Array.prototype.slice.call(e.dataTransfer.files), true);
-    }
+    var files = Array.prototype.slice.call(e.dataTransfer.files || []);
+    var entries = items && items.length && items[0].webkitGetAsEntry ?
+      Array.prototype.map.call(items, function (it) { return it.kind === 'file' ? it.webkitGetAsEntry() : null; }).filter(Boolean) : [];
+    if (!entries.length) { upload(files, true); return; }
+    // Entries reach into dropped folders; plain files are kept as dropped.
+    Promise.all(entries.map(function (en) { return walk(en, out); })).then(function () { upload(out.length ? out : files, true); });
   });
   zone.addEventListener('click', function (e) { if (!e.target.closest('button')) $('files').click(); });
   zone.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('files').click(); } });
@@ -141,6 +142,7 @@
       upload([new File([t.trim() + '\n'], 'pasted.' + k, { type: 'text/' + (k === 'csv' ? 'csv' : 'tab-separated-values') })]);
       return;
     }
+    $('result').textContent = '';
     var b = LS.busy('Importing…');
     var req = k === 'json' ? LS.api('POST', 'api/project/import', t.trim()) :
       LS.api('POST', 'api/project/import', new URLSearchParams({ url: t.trim() }));

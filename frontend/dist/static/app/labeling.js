@@ -290,10 +290,13 @@
     next: goNext
   };
 
+  // The trash icon only where the project lets completions be deleted.
+  var interfaces = INTERFACES.filter(function (i) { return i !== 'completions:delete' || page.allowDelete !== false; });
+
   new window.LabelStudio('label-studio', {
     config: page.config,
     task: null,
-    interfaces: INTERFACES,
+    interfaces: interfaces,
     user: { pk: 1, firstName: 'Awesome', lastName: 'User' },
     description: page.instruction || '',
     onLabelStudioLoad: function (ls) {

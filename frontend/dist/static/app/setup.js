@@ -194,6 +194,8 @@
       var m = /<!--\s*readme([\s\S]*?)-->\s*/i.exec(cfg);
       if (m) { readme = m[1].trim(); cfg = cfg.slice(0, m.index) + cfg.slice(m.index + m[0].length); }
       cfg = cfg.replace(/^\s*<!--\s*\{[\s\S]*?\}\s*-->\s*\n?/, '');
+      $('templates-box').classList.add('hidden');
+      $('templates-toggle').setAttribute('aria-expanded', 'false');
       $('readme').textContent = readme;
       $('readme-box').classList.toggle('hidden', !readme);
       text.value = cfg.trim() + '\n';

@@ -322,6 +322,7 @@
 
   document.addEventListener('keydown', function (e) {
     if (LS.typing(e) || e.ctrlKey || e.metaKey || e.altKey || document.querySelector('.modal-back')) return;
+    if (e.key === 'Enter' && e.target.closest && e.target.closest('button, a, summary')) return; // their own Enter
     var k = e.key;
     if (k === '/') { e.preventDefault(); $('search').focus(); }
     else if (k === 'a' || (e.shiftKey && k === 'ArrowLeft')) { e.preventDefault(); go(state.page - 1); }
