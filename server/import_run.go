@@ -258,6 +258,18 @@ func (r *importRun) finish(err error) (store.ImportResult, error) {
 	if err == nil && len(r.errs) == 0 && r.items == 0 {
 		err = &ImportError{Messages: []string{"load_tasks: No tasks added"}}
 	}
+	if err == nil && len(r.errs) == 0 && r.queue == nil && r.im == nil {
+		// Everything fits in one chunk: one transaction, one fsync.
+		res, ierr := r.st.ImportTasks(r.project, r.chunk, r.opts)
+		if ierr == nil {
+			if r.progress != nil {
+				r.progress(r.items)
+			}
+			releaseUploads(r.hosted, true)
+			return res, nil
+		}
+		err = fmt.Errorf("store the tasks: %w", ierr)
+	}
 	if err == nil && len(r.errs) == 0 {
 		err = r.flush()
 	}
@@ -350,11 +362,14 @@ func (r *importRun) Host(name string, src io.Reader) (string, error) {
 }
 
 // projectDirName is a project's folder name under the upload root: the
-// name with path separators (multi-session names hold '/') escaped.
+// name with path separators (multi-session names hold '/') and a leading
+// dot escaped.
 func projectDirName(project string) string {
 	n := url.PathEscape(project)
-	if strings.Trim(n, ".") == "" {
-		n = strings.ReplaceAll(n, ".", "%2E")
+	if strings.HasPrefix(n, ".") || n == "" {
+		// Hidden names are the server's own (.tmp); "." and ".." are
+		// not folders of their own.
+		n = "%2E" + strings.TrimPrefix(n, ".")
 	}
 	return n
 }

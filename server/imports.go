@@ -16,11 +16,12 @@ import (
 
 // undefinedKey is the data key of tasks made from bare files; it is
 // replaced by the config's first data key.
-const undefinedKey = "$undefined$"
+const undefinedKey = importer.UndefinedKey
 
 // maxItemErrors is how many item errors an import answer lists.
 const maxItemErrors = 100
 
+// itemRepr is an item as an error message shows it: at most 300 bytes.
 func itemRepr(raw []byte) string {
 	const max = 300
 	s := string(bytes.TrimSpace(raw))
@@ -32,14 +33,6 @@ func itemRepr(raw []byte) string {
 		s = s[:cut] + "..."
 	}
 	return s
-}
-
-func countArray(raw json.RawMessage) int {
-	var a []json.RawMessage
-	if json.Unmarshal(raw, &a) != nil {
-		return 0
-	}
-	return len(a)
 }
 
 const rootShape = `Task root must be dict with "data", "meta", "completions", "predictions" fields`

@@ -27,7 +27,9 @@ const APIVersion = "0.8.1"
 
 // Default limits.
 const (
-	// DefaultBodyLimit caps any request body (imports included).
+	// DefaultBodyLimit is the size Fiber reads ahead of a handler; bodies
+	// are streamed, and each endpoint caps its own (imports: the import
+	// limits; the others: SmallBodyLimit).
 	DefaultBodyLimit = 256 << 20
 	// DefaultSmallBodyLimit caps bodies of endpoints that are not imports.
 	DefaultSmallBodyLimit = 32 << 20
@@ -275,6 +277,9 @@ func (s *Server) basicAuth(c *fiber.Ctx) error {
 // limitSmallBodies refuses large bodies on every endpoint that is not an
 // import.
 func (s *Server) limitSmallBodies(c *fiber.Ctx) error {
+	if err := s.bufferSmallBody(c); err != nil {
+		return err
+	}
 	if c.Request().Header.ContentLength() > s.smallBodyLimit() && !isImportPath(c.Path()) {
 		return envelopeError(fiber.StatusRequestEntityTooLarge,
 			fmt.Sprintf("Request body is too large: the limit is %s for %s", humanBytes(int64(s.smallBodyLimit())), c.Path()))

@@ -118,66 +118,88 @@ func (im *Importer) Commit() (ImportResult, error) {
 	return im.res, nil
 }
 
-// Abort removes every task the import added, with their completions.
+// Abort removes every task the import added, with their completions, in
+// transactions of at most 10,000 tasks each; the mark stays until the last,
+// so a crash in between still ends in a full rollback at the next Open.
 func (im *Importer) Abort() error {
 	if im.done {
 		return nil
 	}
-	err := im.s.db.Update(func(tx *bolt.Tx) error {
-		return im.s.rollbackImport(tx, im.project)
-	})
+	err := im.s.rollbackAll(im.project)
 	im.done = true
 	im.unlock()
 	return err
 }
 
-// rollbackImport deletes the tasks of an unfinished import of a project
-// (every task with an id at or above the mark) and clears the mark.
-func (s *Store) rollbackImport(tx *bolt.Tx, project string) error {
+// rollbackAll runs rollbackImport until the project's import mark is gone.
+func (s *Store) rollbackAll(project string) error {
+	for {
+		var finished bool
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			var err error
+			finished, err = s.rollbackImport(tx, project)
+			return err
+		})
+		if err != nil || finished {
+			return err
+		}
+	}
+}
+
+// rollbackImport deletes up to importChunkMax tasks of an unfinished
+// import of a project (the tasks with an id at or above the mark), and
+// clears the mark once none is left. finished tells whether it did.
+func (s *Store) rollbackImport(tx *bolt.Tx, project string) (finished bool, err error) {
 	t, err := s.begin(tx, project)
 	if err != nil {
-		return err
+		return false, err
 	}
 	mark := t.bk(bucketMeta).Get(keyImportPending)
 	if mark == nil {
-		return nil
+		return true, nil
 	}
 	first, err := strconv.ParseInt(string(mark), 10, 64)
 	if err != nil {
-		return fmt.Errorf("project %q: bad import mark %q: %w", project, mark, err)
+		return false, fmt.Errorf("project %q: bad import mark %q: %w", project, mark, err)
 	}
 	var ids []int64
 	c := t.bk(bucketTasks).Cursor()
-	for k, _ := c.Seek(idKey(first)); k != nil; k, _ = c.Next() {
+	for k, _ := c.Seek(idKey(first)); k != nil && len(ids) < importChunkMax; k, _ = c.Next() {
 		ids = append(ids, keyID(k))
 	}
 	for _, id := range ids {
 		if err := t.deleteTask(id); err != nil {
-			return err
+			return false, err
 		}
 	}
-	if err := t.bk(bucketMeta).Delete(keyImportPending); err != nil {
-		return err
+	if len(ids) < importChunkMax {
+		if err := t.bk(bucketMeta).Delete(keyImportPending); err != nil {
+			return false, err
+		}
+		finished = true
 	}
-	return t.finish()
+	return finished, t.finish()
 }
 
 // recoverImports rolls back imports a crash left unfinished.
 func (s *Store) recoverImports() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	var names []string
+	err := s.db.View(func(tx *bolt.Tx) error {
 		root := tx.Bucket(bucketProjects)
-		var names []string
-		root.ForEachBucket(func(k []byte) error {
+		return root.ForEachBucket(func(k []byte) error {
 			if root.Bucket(k).Bucket(bucketMeta).Get(keyImportPending) != nil {
 				names = append(names, string(k))
 			}
 			return nil
 		})
-		for _, n := range names {
-			if err := s.rollbackImport(tx, n); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := s.rollbackAll(n); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -125,3 +125,27 @@ func TestRestoreTasksAndBackup(t *testing.T) {
 		t.Fatalf("backup counters: %+v", pr.Counters)
 	}
 }
+
+// TestAbortInChunks aborts an import bigger than one rollback transaction.
+func TestAbortInChunks(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	mustImport(t, s, p, textTask("kept"))
+	im, _ := s.BeginImport(p, ImportOptions{})
+	for c := 0; c < 3; c++ {
+		chunk := make([]NewTask, 9000)
+		for i := range chunk {
+			chunk[i] = textTask(fmt.Sprint(c, "-", i))
+		}
+		if err := im.Add(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := im.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	pr, _ := s.Project(p)
+	if pr.Counters.Tasks != 1 {
+		t.Fatalf("tasks after abort: %d", pr.Counters.Tasks)
+	}
+}

@@ -109,7 +109,9 @@ func encodeTask(id int64, nt NewTask) []byte {
 	}
 	if nt.TaskPath != "" {
 		b = append(b, `,"task_path":`...)
-		b = strconv.AppendQuote(b, nt.TaskPath)
+		// json.Marshal of a string never fails; invalid UTF-8 becomes U+FFFD.
+		q, _ := json.Marshal(nt.TaskPath)
+		b = append(b, q...)
 	}
 	return append(b, '}')
 }
