@@ -30,6 +30,7 @@ func (s *Server) createCompletion(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.completionChanged(c, id)
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": cid})
 }
 
@@ -42,6 +43,7 @@ func (s *Server) deleteTaskCompletions(c *fiber.Ctx) error {
 	if err := s.st.DeleteTaskCompletions(s.projectName(c), id); err != nil {
 		return err
 	}
+	s.completionChanged(c, id)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -84,6 +86,7 @@ func (s *Server) updateCompletion(c *fiber.Ctx) error {
 	if err := s.st.UpdateCompletion(s.projectName(c), id, cid, body); err != nil {
 		return err
 	}
+	s.completionChanged(c, id)
 	return sendText(c, fiber.StatusCreated, "ok")
 }
 
@@ -103,6 +106,7 @@ func (s *Server) deleteCompletion(c *fiber.Ctx) error {
 	if err := s.st.DeleteCompletion(s.projectName(c), id, cid); err != nil {
 		return err
 	}
+	s.completionChanged(c, id)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

@@ -74,8 +74,8 @@ func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.M
 		"source_storage":         fiber.Map{"readable_path": s.readablePath(p, p.Settings.Source)},
 		"target_storage":         fiber.Map{"readable_path": s.readablePath(p, p.Settings.Target)},
 		"available_storages":     availableStorages,
-		"source_syncing":         false,
-		"target_syncing":         false,
+		"source_syncing":         s.sourceSyncing(p.Name),
+		"target_syncing":         s.targetSyncing(p.Name),
 		"data_types":             dataTypes,
 		"label_config_line":      labelconfig.LineConfig(p.LabelConfig),
 		"export_formats":         exportFormats(cfg),
@@ -282,7 +282,7 @@ func (s *Server) nextTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendRawJSON(c, fiber.StatusOK, s.withLivePredictions(c, renderTask(tk, renderGet)))
+	return sendRawJSON(c, fiber.StatusOK, s.withLivePredictions(c, s.resolveURIs(c, renderTask(tk, renderGet))))
 }
 
 // export: GET /api/project/export. Without a format it answers the project

@@ -17,6 +17,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 
+	"labelstudio/server/cloud"
 	"labelstudio/store"
 	"labelstudio/store/labelconfig"
 )
@@ -88,6 +89,12 @@ type Options struct {
 	AllowServingLocalFiles bool
 	// Import bounds imports; zero fields take the defaults.
 	Import ImportLimits
+	// Cloud tunes the cloud storages (S3, GCS): environment, endpoints,
+	// HTTP client; the zero value uses the process environment.
+	Cloud cloud.Options
+
+	// storages is the cloud storage state, set up by storageRoutes.
+	storages *storageState
 }
 
 // Server serves the Label Studio API over a store.
@@ -237,6 +244,7 @@ func (s *Server) routes() {
 	a.Get("/api/projects/1/completions_ids", s.completionIDs)
 	a.Delete("/api/project/completions", s.deleteAllCompletions)
 	a.Get("/api/projects/1/expert_instruction", s.expertInstruction)
+	s.storageRoutes()
 	s.pageRoutes()
 	s.modelRoutes()
 	s.dataRoutes()

@@ -96,7 +96,7 @@ func (s *Server) getTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body := s.withLivePredictions(c, renderTask(tk, renderGet))
+	body := s.withLivePredictions(c, s.resolveURIs(c, renderTask(tk, renderGet)))
 	if c.Query("pretty") != "" {
 		var buf bytes.Buffer
 		if err := json.Indent(&buf, body, "", "  "); err == nil {
@@ -176,7 +176,7 @@ func (s *Server) listTasks(c *fiber.Ctx) error {
 		b.Write(item)
 	}
 	b.WriteByte(']')
-	return sendRawJSON(c, fiber.StatusOK, b.Bytes())
+	return sendRawJSON(c, fiber.StatusOK, s.resolveURIs(c, b.Bytes()))
 }
 
 // fieldSet parses the fields parameter; nil means all fields.

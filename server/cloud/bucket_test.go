@@ -1,0 +1,280 @@
+package cloud
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"labelstudio/server/cloud/cloudtest"
+)
+
+// mapEnv is an environment of only the given variables, so tests never see
+// the machine's own credentials.
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func s3Options(t *testing.T, fake *cloudtest.S3, env map[string]string) Options {
+	t.Helper()
+	return Options{Getenv: mapEnv(env), HomeDir: t.TempDir(), S3Endpoint: fake.URL}
+}
+
+func fetch(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestS3Bucket(t *testing.T) {
+	fake := cloudtest.NewS3(t)
+	fake.CreateBucket(t, "media")
+	for _, k := range []string{"images/a.jpg", "images/b.png", "images/deep/c.jpg", "other/d.jpg", "top.jpg"} {
+		fake.Put(t, "media", k, []byte("content of "+k))
+	}
+	ctx := context.Background()
+	b, err := NewS3(Config{Type: TypeS3, Bucket: "media"}, s3Options(t, fake, fake.Env()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	list := func(prefix string) []string {
+		var keys []string
+		if err := b.List(ctx, prefix, func(o Object) error { keys = append(keys, o.Key); return nil }); err != nil {
+			t.Fatalf("list %q: %v", prefix, err)
+		}
+		return keys
+	}
+	if got := strings.Join(list("images"), ","); got != "images/a.jpg,images/b.png" {
+		t.Errorf("list with prefix (not recursive) = %s", got)
+	}
+	if got := len(list("")); got != 5 {
+		t.Errorf("list without prefix: %d objects, want 5", got)
+	}
+	got, err := b.Get(ctx, "images/a.jpg", 1<<20)
+	if err != nil || string(got) != "content of images/a.jpg" {
+		t.Fatalf("get: %q %v", got, err)
+	}
+	if _, err := b.Get(ctx, "images/a.jpg", 3); err == nil || !strings.Contains(err.Error(), "larger than 3 bytes") {
+		t.Errorf("get over the limit: %v", err)
+	}
+	// Keys that need escaping go through the signature check of the fake.
+	odd := "out/é x+y&z=1 (2).json"
+	if err := b.Put(ctx, odd, []byte(`{"id":1}`), "application/json"); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if stored, err := fake.Get("media", odd); err != nil || string(stored) != `{"id":1}` {
+		t.Fatalf("stored %q %v", stored, err)
+	}
+	u, err := b.SignGet(odd, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(u, fake.URL+"/media/out/%C3%A9%20x%2By%26z%3D1%20%282%29.json?X-Amz-Algorithm=AWS4-HMAC-SHA256") || !strings.Contains(u, "X-Amz-Expires=3600") {
+		t.Errorf("presigned URL %s", u)
+	}
+	if code, body := fetch(t, u); code != 200 || body != `{"id":1}` {
+		t.Errorf("GET presigned: %d %s", code, body)
+	}
+	if code, _ := fetch(t, strings.Replace(u, "X-Amz-Signature=", "X-Amz-Signature=0", 1)); code != 403 {
+		t.Errorf("GET with a broken signature: %d", code)
+	}
+}
+
+func TestS3Errors(t *testing.T) {
+	fake := cloudtest.NewS3(t)
+	fake.CreateBucket(t, "media")
+	ctx := context.Background()
+
+	b, _ := NewS3(Config{Type: TypeS3, Bucket: "nope"}, s3Options(t, fake, fake.Env()))
+	err := b.Check(ctx)
+	if !IsNotFound(err) || !strings.Contains(err.Error(), "s3://nope") || !strings.Contains(err.Error(), "NoSuchBucket") {
+		t.Errorf("missing bucket: %v", err)
+	}
+
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "media"}, s3Options(t, fake, map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIDWRONG", "AWS_SECRET_ACCESS_KEY": "x"}))
+	err = b.Check(ctx)
+	if !IsAuth(err) || !strings.Contains(err.Error(), "s3://media") || !strings.Contains(err.Error(), "InvalidAccessKeyId") {
+		t.Errorf("unknown key: %v", err)
+	}
+
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "media"}, s3Options(t, fake, map[string]string{
+		"AWS_ACCESS_KEY_ID": cloudtest.S3AccessKey, "AWS_SECRET_ACCESS_KEY": "wrong secret"}))
+	if err = b.Check(ctx); !IsAuth(err) || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Errorf("wrong secret: %v", err)
+	}
+
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "media"}, s3Options(t, fake, nil))
+	if err = b.Check(ctx); !IsAuth(err) || !strings.Contains(err.Error(), "no AWS credentials were found") {
+		t.Errorf("anonymous: %v", err)
+	}
+	if _, err := b.SignGet("x", 0); err == nil {
+		t.Error("anonymous presign should fail")
+	}
+
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "media"}, Options{Getenv: mapEnv(nil), HomeDir: t.TempDir(), S3Endpoint: "http://127.0.0.1:1"})
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err = b.Check(short); err == nil || !strings.Contains(err.Error(), "s3://media") {
+		t.Errorf("unreachable endpoint: %v", err)
+	}
+}
+
+func TestS3CredentialsFile(t *testing.T) {
+	fake := cloudtest.NewS3(t)
+	fake.CreateBucket(t, "media")
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	creds := "[default]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = x\n\n# work\n[work]\naws_access_key_id = " +
+		cloudtest.S3AccessKey + "\naws_secret_access_key=" + cloudtest.S3SecretKey + "\n"
+	if err := os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".aws", "config"), []byte("[profile work]\nregion = eu-west-3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Getenv: mapEnv(map[string]string{"AWS_PROFILE": "work"}), HomeDir: home, S3Endpoint: fake.URL}
+	b, err := NewS3(Config{Type: TypeS3, Bucket: "media"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(context.Background()); err != nil {
+		t.Errorf("profile work: %v", err)
+	}
+	if b.Region() != "eu-west-3" || !strings.HasSuffix(b.Credentials().Source, "credentials") {
+		t.Errorf("region %s, source %s", b.Region(), b.Credentials().Source)
+	}
+	// Params win over the files, the environment's region over the config.
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "media", AccessKeyID: "AKIDPARAM", SecretAccessKey: "s"},
+		Options{Getenv: mapEnv(map[string]string{"AWS_REGION": "ap-south-1"}), HomeDir: home})
+	if b.Credentials().AccessKeyID != "AKIDPARAM" || b.Region() != "ap-south-1" {
+		t.Errorf("params: %+v region %s", b.Credentials(), b.Region())
+	}
+}
+
+func TestS3AWSURLs(t *testing.T) {
+	o := Options{Getenv: mapEnv(map[string]string{"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "S"}), HomeDir: t.TempDir()}
+	b, _ := NewS3(Config{Type: TypeS3, Bucket: "my-bucket", Region: "eu-central-1"}, o)
+	if u, _ := b.SignGet("a b.jpg", 0); !strings.HasPrefix(u, "https://my-bucket.s3.eu-central-1.amazonaws.com/a%20b.jpg?") {
+		t.Errorf("virtual-hosted URL %s", u)
+	}
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "my.dotted.bucket"}, o)
+	if u, _ := b.SignGet("k", 0); !strings.HasPrefix(u, "https://s3.us-east-1.amazonaws.com/my.dotted.bucket/k?") {
+		t.Errorf("path-style URL %s", u)
+	}
+	if _, err := NewS3(Config{Type: TypeS3, Bucket: "bad/name"}, o); err == nil {
+		t.Error("a bucket name with a slash should be refused")
+	}
+	o.S3Endpoint = "ftp://x"
+	if _, err := NewS3(Config{Type: TypeS3, Bucket: "b"}, o); err == nil {
+		t.Error("a non-http endpoint should be refused")
+	}
+}
+
+func gcsOptions(t *testing.T, fake *cloudtest.GCS, foreign bool) Options {
+	t.Helper()
+	dir := t.TempDir()
+	return Options{
+		Getenv:      mapEnv(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": fake.CredentialsFile(t, dir, foreign)}),
+		HomeDir:     dir,
+		GCSEndpoint: fake.URL,
+	}
+}
+
+func TestGCSBucket(t *testing.T) {
+	fake := cloudtest.NewGCS(t)
+	fake.CreateBucket("media")
+	for _, k := range []string{"images/", "images/a.jpg", "images/deep/c.jpg", "images2/x.jpg", "other/d.jpg"} {
+		fake.Put("media", k, []byte("content of "+k))
+	}
+	ctx := context.Background()
+	b, err := NewGCS(Config{Type: TypeGCS, Bucket: "media"}, gcsOptions(t, fake, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	var keys []string
+	if err := b.List(ctx, "images", func(o Object) error { keys = append(keys, o.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// GCS lists by name prefix, recursively, without the folder placeholder.
+	if got := strings.Join(keys, ","); got != "images/a.jpg,images/deep/c.jpg,images2/x.jpg" {
+		t.Errorf("list = %s", got)
+	}
+	if got, err := b.Get(ctx, "images/deep/c.jpg", 1<<20); err != nil || string(got) != "content of images/deep/c.jpg" {
+		t.Errorf("get: %q %v", got, err)
+	}
+	odd := "out/é x+y&z=1.json"
+	if err := b.Put(ctx, odd, []byte(`{"id":2}`), "application/json"); err != nil {
+		t.Fatal(err)
+	}
+	if stored, ok := fake.Get("media", odd); !ok || string(stored) != `{"id":2}` {
+		t.Errorf("stored %q", stored)
+	}
+	u, err := b.SignGet(odd, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(u, "X-Goog-Expires=60&") {
+		t.Errorf("signed URL %s", u)
+	}
+	if code, body := fetch(t, u); code != 200 || body != `{"id":2}` {
+		t.Errorf("GET signed URL: %d %s", code, body)
+	}
+	// Many objects page through nextPageToken.
+	for i := 0; i < 2500; i++ {
+		fake.Put("media", "many/"+strings.Repeat("x", i%7)+"-"+strconv.Itoa(i), nil)
+	}
+	n := 0
+	if err := b.List(ctx, "many/", func(Object) error { n++; return nil }); err != nil || n != 2500 {
+		t.Errorf("paged list: %d objects, %v", n, err)
+	}
+}
+
+func TestGCSErrors(t *testing.T) {
+	fake := cloudtest.NewGCS(t)
+	fake.CreateBucket("media")
+	ctx := context.Background()
+
+	b, _ := NewGCS(Config{Type: TypeGCS, Bucket: "nope"}, gcsOptions(t, fake, false))
+	err := b.Check(ctx)
+	if !IsNotFound(err) || !strings.Contains(err.Error(), "gs://nope") || !strings.Contains(err.Error(), "The specified bucket does not exist.") {
+		t.Errorf("missing bucket: %v", err)
+	}
+
+	b, _ = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, gcsOptions(t, fake, true))
+	err = b.Check(ctx)
+	if !IsAuth(err) || !strings.Contains(err.Error(), "gs://media") || !strings.Contains(err.Error(), "Invalid JWT Signature.") {
+		t.Errorf("foreign key: %v", err)
+	}
+
+	b, _ = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(nil), HomeDir: t.TempDir(), GCSEndpoint: fake.URL})
+	if err = b.Check(ctx); !IsAuth(err) || !strings.Contains(err.Error(), "no Google credentials were found") {
+		t.Errorf("anonymous: %v", err)
+	}
+	if _, err := b.SignGet("x", 0); err == nil {
+		t.Error("signing without a key should fail")
+	}
+
+	_, err = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json"})})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/key.json") {
+		t.Errorf("missing key file: %v", err)
+	}
+}
