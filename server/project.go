@@ -52,6 +52,11 @@ func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.M
 	if err := json.Unmarshal(pub, &config); err != nil {
 		return nil, err
 	}
+	for _, key := range []string{"source", "target"} {
+		if raw, ok := config[key]; ok {
+			config[key] = redactParams(raw)
+		}
+	}
 	// The 0.8.1 config.json names its files; ours live in the database.
 	config["label_config"] = json.RawMessage(`"config.xml"`)
 	config["input_path"] = json.RawMessage(`"tasks.json"`)
@@ -71,8 +76,8 @@ func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.M
 		"can_manage_tasks":       canTasks,
 		"can_manage_completions": canCompletions,
 		"can_delete_tasks":       canTasks && canCompletions,
-		"source_storage":         fiber.Map{"readable_path": s.readablePath(p, p.Settings.Source)},
-		"target_storage":         fiber.Map{"readable_path": s.readablePath(p, p.Settings.Target)},
+		"source_storage":         fiber.Map{"readable_path": s.storagePath(p, p.Settings.Source)},
+		"target_storage":         fiber.Map{"readable_path": s.storagePath(p, p.Settings.Target)},
 		"available_storages":     availableStorages,
 		"source_syncing":         s.sourceSyncing(p.Name),
 		"target_syncing":         s.targetSyncing(p.Name),
@@ -303,4 +308,39 @@ func (s *Server) expertInstruction(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.SendString(p.Settings.Instruction)
+}
+
+// secretWords mark storage parameters that hold credentials.
+var secretWords = []string{"secret", "password", "token", "credential", "private", "access_key", "session"}
+
+// redactParams hides credential values in a storage's params, so that
+// GET /api/project never shows them.
+func redactParams(raw json.RawMessage) json.RawMessage {
+	var ref map[string]json.RawMessage
+	if json.Unmarshal(raw, &ref) != nil {
+		return raw
+	}
+	var params map[string]json.RawMessage
+	if json.Unmarshal(ref["params"], &params) != nil || len(params) == 0 {
+		return raw
+	}
+	for k := range params {
+		lk := strings.ToLower(k)
+		for _, w := range secretWords {
+			if strings.Contains(lk, w) {
+				params[k] = json.RawMessage(`"********"`)
+				break
+			}
+		}
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return raw
+	}
+	ref["params"] = b
+	out, err := json.Marshal(ref)
+	if err != nil {
+		return raw
+	}
+	return out
 }

@@ -172,7 +172,13 @@ func New(st *store.Store, opts Options) *Server {
 func (s *Server) App() *fiber.App { return s.app }
 
 // Shutdown stops accepting requests and waits for running ones.
-func (s *Server) Shutdown(timeout time.Duration) error { return s.app.ShutdownWithTimeout(timeout) }
+func (s *Server) Shutdown(timeout time.Duration) error {
+	err := s.app.ShutdownWithTimeout(timeout)
+	if s.opts.storages != nil && s.opts.storages.m != nil {
+		s.opts.storages.m.Close()
+	}
+	return err
+}
 
 func (s *Server) bodyLimit() int {
 	if s.opts.BodyLimit > 0 {
