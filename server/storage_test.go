@@ -180,7 +180,7 @@ func TestStorageS3SourceAndTarget(t *testing.T) {
 	var proj map[string]any
 	getJSON(t, s, "/api/project", &proj)
 	if proj["task_count"] != float64(1000) || proj["can_manage_tasks"] != false || proj["source_syncing"] != false ||
-		proj["source_storage"].(map[string]any)["readable_path"] != "s3://media" {
+		proj["source_storage"].(map[string]any)["readable_path"] != "s3://media/images" {
 		t.Errorf("project after sync: task_count=%v can_manage_tasks=%v source_syncing=%v source_storage=%v",
 			proj["task_count"], proj["can_manage_tasks"], proj["source_syncing"], proj["source_storage"])
 	}
@@ -279,7 +279,7 @@ func TestStorageS3SourceAndTarget(t *testing.T) {
 		t.Errorf("record after delete %v", m)
 	}
 	getJSON(t, s, "/api/project", &proj)
-	if proj["can_manage_completions"] != false || proj["target_storage"].(map[string]any)["readable_path"] != "s3://out" {
+	if proj["can_manage_completions"] != false || proj["target_storage"].(map[string]any)["readable_path"] != "s3://out/completions" {
 		t.Errorf("project target: %v %v", proj["can_manage_completions"], proj["target_storage"])
 	}
 }
