@@ -233,7 +233,7 @@ func generatedSeries(timeColumn, timeFormat string, columns []string) json.RawMe
 				b.WriteByte(',')
 			}
 			if strings.Contains(timeFormat, "%") {
-				writeJSONString(&b, strftime(day.AddDate(0, 0, i), timeFormat))
+				writeJSONString(&b, Strftime(day.AddDate(0, 0, i), timeFormat))
 			} else {
 				b.WriteString(strconv.Itoa(i))
 			}
@@ -259,9 +259,10 @@ func generatedSeries(timeColumn, timeFormat string, columns []string) json.RawMe
 	return b.Bytes()
 }
 
-// strftime formats t with the common C strftime directives (as Python does
-// for a naive datetime); unknown directives are kept literally.
-func strftime(t time.Time, layout string) string {
+// Strftime formats t with the common C strftime directives (as Python does
+// for a naive datetime); unknown directives are kept literally. Time-series
+// configs give their time formats this way.
+func Strftime(t time.Time, layout string) string {
 	var b strings.Builder
 	for i := 0; i < len(layout); i++ {
 		c := layout[i]
