@@ -212,6 +212,8 @@ func (s *Server) routes() {
 	a.Post("/api/project", s.postProject)
 	a.Patch("/api/project", s.patchProject)
 	a.Get("/api/projects", s.listProjects)
+	a.Delete("/api/projects/:uuid", s.deleteProject)
+	a.Patch("/api/projects/:uuid", s.updateProject)
 	a.Get("/api/project-switch", s.projectSwitch)
 	a.Post("/api/project-switch", s.projectSwitch)
 	a.Post("/api/project/config", s.saveConfig)

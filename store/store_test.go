@@ -440,3 +440,31 @@ func TestMLState(t *testing.T) {
 		t.Fatalf("bad state: %v", err)
 	}
 }
+
+func TestRenameProject(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	mustImport(t, s, p, textTask("a"), textTask("b"))
+	s.SaveCompletion(p, 1, []byte(`{"result":[]}`), false)
+	before, _ := s.Project(p)
+	if err := s.RenameProject(p, "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Project("renamed")
+	if err != nil || after.UUID != before.UUID || after.Counters != before.Counters {
+		t.Fatalf("renamed: %+v %v", after, err)
+	}
+	if _, err := s.Project(p); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old name still there: %v", err)
+	}
+	if tk, err := s.NextTask("renamed", SamplingSequential); err != nil || tk.ID != 0 {
+		t.Fatalf("next after rename: %v %v", tk.ID, err)
+	}
+	s.CreateProject("other", DefaultSettings(), "")
+	if err := s.RenameProject("renamed", "other"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("rename onto an existing name: %v", err)
+	}
+	if err := s.RenameProject("nope", "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rename unknown: %v", err)
+	}
+}
