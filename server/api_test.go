@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -77,4 +78,27 @@ func TestConfigSaveSetsFlagAndLine(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+func TestConfigConflict(t *testing.T) {
+	s, _ := newTestServer(t)
+	var p struct {
+		Revision int64 `json:"label_config_revision"`
+	}
+	callJSON(t, s, "GET", "/api/project", "").json(t, &p)
+	first := `{"label_config":"<View><Text name=\"t\" value=\"$t\"/></View>","revision":` + jsonString(fmt.Sprint(p.Revision)) + `}`
+	if r := callJSON(t, s, "POST", "/api/project/config", first); r.status != 201 {
+		t.Fatalf("first save: %d %s", r.status, r.body)
+	}
+	second := `{"label_config":"<View></View>","revision":` + fmt.Sprint(p.Revision) + `}`
+	r := callJSON(t, s, "POST", "/api/project/config", second)
+	if r.status != 409 || !strings.Contains(r.body, `"current":"<View><Text name=\"t\"`) || !strings.Contains(r.body, "saved meanwhile") {
+		t.Fatalf("stale save: %d %s", r.status, r.body)
+	}
+	if r := callJSON(t, s, "POST", "/api/project/config", `{"label_config":"<View></View>"}`); r.status != 201 {
+		t.Fatalf("save without revision: %d %s", r.status, r.body)
+	}
+	if r := callJSON(t, s, "POST", "/api/project/config", `{"label_config":"<View></View>","revision":"x"}`); r.status != 400 {
+		t.Fatalf("bad revision: %d", r.status)
+	}
 }

@@ -225,7 +225,7 @@ func (s *Server) setupPage(c *fiber.Ctx) error {
 	if err != nil {
 		return s.errorPage(c, err)
 	}
-	if err := d.setPageJSON(fiber.Map{"config": labelconfig.FullConfig(p.LabelConfig)}); err != nil {
+	if err := d.setPageJSON(fiber.Map{"config": labelconfig.FullConfig(p.LabelConfig), "config_revision": p.ConfigRevision}); err != nil {
 		return s.errorPage(c, err)
 	}
 	pt, _ := sitePages()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	json "github.com/goccy/go-json"
@@ -83,6 +84,7 @@ func (s *Server) projectJSON(p *store.Project, cfg *labelconfig.Config) (fiber.M
 		"target_syncing":         s.targetSyncing(p.Name),
 		"data_types":             dataTypes,
 		"label_config_line":      labelconfig.LineConfig(p.LabelConfig),
+		"label_config_revision":  p.ConfigRevision,
 		"export_formats":         exportFormats(cfg),
 		// Inverted in 0.8.1 and kept so: true on a single-project server.
 		"multi_session_mode": !s.opts.MultiSession,
@@ -141,14 +143,50 @@ func (s *Server) saveConfig(c *fiber.Ctx) error {
 	if err != nil {
 		return configError(err)
 	}
-	err = s.st.SetLabelConfig(s.projectName(c), text, func(f store.Facts) error {
+	base, err := configRevision(c)
+	if err != nil {
+		return err
+	}
+	err = s.st.SetLabelConfigAt(s.projectName(c), text, base, func(f store.Facts) error {
 		return checkCompatible(cfg, f)
 	})
+	var cc *store.ConfigConflict
+	if errors.As(err, &cc) {
+		return jsonError(fiber.StatusConflict, fiber.Map{
+			"label_config": []string{cc.Error()}, "detail": cc.Error(), "revision": cc.Revision, "current": cc.Current,
+		}, cc.Error())
+	}
 	if err != nil {
 		return s.compatResponse(c, err)
 	}
 	c.Status(fiber.StatusCreated)
 	return nil
+}
+
+// configRevision reads the optional revision of the config the editor
+// started from (form field or JSON key "revision"); -1 when absent, as
+// 0.8.1 clients send none.
+func configRevision(c *fiber.Ctx) (int64, error) {
+	var v string
+	ct := string(c.Request().Header.ContentType())
+	if strings.Contains(ct, fiber.MIMEApplicationJSON) {
+		var body struct {
+			Revision json.RawMessage `json:"revision"`
+		}
+		if json.Unmarshal(c.Body(), &body) == nil && len(body.Revision) > 0 && string(body.Revision) != "null" {
+			v = strings.Trim(string(body.Revision), `"`)
+		}
+	} else if strings.HasPrefix(ct, fiber.MIMEApplicationForm) || strings.HasPrefix(ct, fiber.MIMEMultipartForm) {
+		v = c.FormValue("revision")
+	}
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, jsonError(fiber.StatusBadRequest, fiber.Map{"label_config": []string{"revision must be a non-negative integer"}}, "bad revision")
+	}
+	return n, nil
 }
 
 // configFromRequest reads label_config from a form field or a JSON body.

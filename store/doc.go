@@ -15,6 +15,7 @@
 //	                     "counters"      → JSON of Counters
 //	                     "uuid"          → the project's uuid (text)
 //	                     "schema"        → layout version (text, currently "1")
+//	                     "config_revision" → uint64 count of labeling-config saves
 //	tasks                id              → task JSON {"id","data","meta"?,"predictions"?,"task_path"?}
 //	completions          id ‖ cid        → completion JSON, as the client sent it plus id/created_at
 //	state                id              → summary of a completed task (stateLen bytes, see summary)

@@ -38,6 +38,8 @@ var (
 	keyCounters    = []byte("counters")
 	keyUUID        = []byte("uuid")
 	keySchema      = []byte("schema")
+	// keyConfigRevision counts the saves of the labeling config.
+	keyConfigRevision = []byte("config_revision")
 )
 
 // schemaVersion is the layout version written in meta/schema.

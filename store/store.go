@@ -65,7 +65,9 @@ type Project struct {
 	UUID        string
 	Settings    Settings
 	LabelConfig string
-	Counters    Counters
+	// ConfigRevision counts the saves of the labeling config.
+	ConfigRevision int64
+	Counters       Counters
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -281,7 +283,8 @@ func projectBucket(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 
 func readProject(pb *bolt.Bucket, name string) (*Project, error) {
 	meta := pb.Bucket(bucketMeta)
-	p := &Project{Name: name, UUID: string(meta.Get(keyUUID)), LabelConfig: string(meta.Get(keyLabelConfig))}
+	p := &Project{Name: name, UUID: string(meta.Get(keyUUID)), LabelConfig: string(meta.Get(keyLabelConfig)),
+		ConfigRevision: int64(getU64(meta.Get(keyConfigRevision)))}
 	if err := json.Unmarshal(meta.Get(keySettings), &p.Settings); err != nil {
 		return nil, fmt.Errorf("project %q: read settings: %w", name, err)
 	}
@@ -418,13 +421,40 @@ type Triple struct {
 // change by returning an error; nothing is written then. The settings' flag
 // label_config_updated is set.
 func (s *Store) SetLabelConfig(name, text string, check func(Facts) error) error {
+	return s.SetLabelConfigAt(name, text, -1, check)
+}
+
+// ConfigConflict is the error of a config save based on an older revision.
+type ConfigConflict struct {
+	Revision int64
+	Current  string
+}
+
+func (e *ConfigConflict) Error() string {
+	return fmt.Sprintf("the labeling config was saved meanwhile (it is at revision %d): reload it and apply your change again", e.Revision)
+}
+
+// Unwrap makes a ConfigConflict an ErrConflict.
+func (e *ConfigConflict) Unwrap() error { return ErrConflict }
+
+// SetLabelConfigAt is SetLabelConfig for an editor that loaded revision
+// base of the config: when somebody saved it since, the save is refused
+// with a *ConfigConflict. A negative base skips the check.
+func (s *Store) SetLabelConfigAt(name, text string, base int64, check func(Facts) error) error {
 	return s.update(name, func(t *ptx) error {
+		meta := t.b.Bucket(bucketMeta)
+		rev := int64(getU64(meta.Get(keyConfigRevision)))
+		if base >= 0 && base != rev {
+			return &ConfigConflict{Revision: rev, Current: string(meta.Get(keyLabelConfig))}
+		}
+		if err := meta.Put(keyConfigRevision, u64(uint64(rev+1))); err != nil {
+			return err
+		}
 		if check != nil {
 			if err := check(t.facts()); err != nil {
 				return err
 			}
 		}
-		meta := t.b.Bucket(bucketMeta)
 		if err := meta.Put(keyLabelConfig, []byte(text)); err != nil {
 			return err
 		}

@@ -468,3 +468,24 @@ func TestRenameProject(t *testing.T) {
 		t.Fatalf("rename unknown: %v", err)
 	}
 }
+
+func TestConfigRevision(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	pr, _ := s.Project(p)
+	base := pr.ConfigRevision
+	if err := s.SetLabelConfigAt(p, "<View/>", base, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.SetLabelConfigAt(p, "<View></View>", base, nil)
+	var cc *ConfigConflict
+	if !errors.As(err, &cc) || !errors.Is(err, ErrConflict) || cc.Current != "<View/>" || cc.Revision != base+1 {
+		t.Fatalf("stale save: %v", err)
+	}
+	if err := s.SetLabelConfig(p, "<View></View>", nil); err != nil {
+		t.Fatalf("save without a base: %v", err)
+	}
+	if pr, _ := s.Project(p); pr.ConfigRevision != base+2 || pr.LabelConfig != "<View></View>" {
+		t.Fatalf("after saves: %+v", pr)
+	}
+}

@@ -224,6 +224,29 @@ describe('labeling page', () => {
     await context.close();
   });
 
+  test('5b. an update that meets a change from elsewhere asks, and loses nothing', async () => {
+    const ids = await resetProject(server, CHOICES, [{ text: 'Two tabs, one completion' }]);
+    const made = await server.api('POST', `/api/tasks/${ids[0]}/completions`, {
+      lead_time: 1, result: [{ id: 'c1', from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: ['Positive'] } }],
+    });
+    const cid = made.json.id;
+    const { context, page } = await open(`/?task_id=${ids[0]}`);
+    await widgetTask(page, ids[0]);
+    // Another tab changes the completion after this page loaded it.
+    const other = await server.api('PATCH', `/api/tasks/${ids[0]}/completions/${cid}`, { lead_time: 7, revision: 1 });
+    assert.equal(other.status, 201, other.text);
+    let asked = '';
+    page.once('dialog', async (d) => { asked = d.message(); await d.accept(); });
+    await page.locator('label', { hasText: 'Negative' }).first().click();
+    await page.getByRole('button', { name: 'Update' }).click();
+    await waitFor(async () => {
+      const t = await getTask(ids[0]);
+      return t.completions[0].result[0].value.choices[0] === 'Negative' && t.completions[0].revision === 3;
+    }, 'the kept version saved after the conflict');
+    assert.match(asked, /changed somewhere else/);
+    await context.close();
+  });
+
   test('6. ground truth and delete a completion', async () => {
     const ids = await resetProject(server, CHOICES, [{ text: 'Gold standard text' }]);
     const made = await server.api('POST', `/api/tasks/${ids[0]}/completions`, {

@@ -22,6 +22,10 @@
   // Server ids of the completions the server knows, per task: only these
   // may be sent as ids (a new completion's widget id is random text).
   var savedIDs = {};
+  // revisions holds the revision of each completion as this page loaded
+  // it ("task/completion" → n): an update names it, so that the server
+  // refuses it (409) when someone else changed the completion meanwhile.
+  var revisions = {};
   // Tasks labeled in this session, for Prev/Next: [{task, completion}].
   var trail = [];
   var trailPos = 0; // == trail.length when at the live end
@@ -73,7 +77,10 @@
   // made from the first prediction, else a new empty one.
   function showTask(ls, task, want) {
     var t = toWidget(task);
-    (t.completions || []).forEach(function (c) { remember(task.id, c.id); });
+    (task.completions || []).forEach(function (c) {
+      remember(task.id, c.id);
+      if (c.revision !== undefined) revisions[task.id + '/' + c.id] = c.revision;
+    });
     ls.resetState();
     ls.assignTask(t);
     ls.initializeStore(t);
@@ -189,9 +196,14 @@
       });
     }
     var body = { lead_time: leadTime(c), result: c.serializeCompletion() };
+    var rev = revisions[taskID + '/' + id];
+    if (rev !== undefined) body.revision = rev;
     ls.setFlags({ isLoading: true });
     return LS.api('PATCH', completionsURL(taskID) + id + '/', body).then(function (r) {
       ls.setFlags({ isLoading: false });
+      if (r.status === 409 && r.data && r.data.revision !== undefined) {
+        return resolveConflict(ls, c, taskID, id, r.data);
+      }
       if (!r.ok) {
         LS.toast('The update was not saved: ' + LS.describe(r), 'error');
         return;
@@ -199,6 +211,23 @@
       LS.toast('Completion ' + id + ' updated', 'ok', 2500);
       return loadTask(ls, taskURL(taskID), id);
     });
+  }
+
+  // resolveConflict tells the person that the completion changed in another
+  // tab or by another person since it was loaded, and lets them choose:
+  // keep their version (saved over the other, which the server returned) or
+  // load the other one. Until they choose, their work stays on the page.
+  function resolveConflict(ls, c, taskID, id, conflict) {
+    var keepMine = window.confirm(
+      'Completion ' + id + ' was changed somewhere else while you worked on it ' +
+      '(it is now at revision ' + conflict.revision + ').\n\n' +
+      'OK: save your version over it.\nCancel: load the other version (your changes here are dropped).');
+    if (!keepMine) {
+      LS.toast('Loaded the other version of completion ' + id, 'ok', 3000);
+      return loadTask(ls, taskURL(taskID), id);
+    }
+    revisions[taskID + '/' + id] = conflict.revision;
+    return onUpdateCompletion(ls, c);
   }
 
   function onDeleteCompletion(ls, c) {

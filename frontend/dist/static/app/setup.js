@@ -168,8 +168,23 @@
   function save() {
     if (!valid) return;
     var cfg = text.value;
-    LS.api('POST', 'api/project/config', form({ label_config: cfg })).then(function (r) {
+    var fields = { label_config: cfg };
+    // The revision this editor started from: the server refuses the save
+    // (409) when somebody else saved the config in the meantime.
+    if (revision !== null) fields.revision = String(revision);
+    LS.api('POST', 'api/project/config', form(fields)).then(function (r) {
+      if (r.status === 409 && r.data && r.data.revision !== undefined) {
+        return LS.modal('The config was changed meanwhile',
+          'Somebody saved another config while you were editing. Your text stays in the editor; ' +
+          '"Keep mine" saves it over theirs, "Load theirs" replaces the editor with their version.',
+          [{ label: 'Load theirs', value: 'theirs' }, { label: 'Keep mine', value: 'mine', primary: true }]).then(function (choice) {
+          revision = r.data.revision;
+          if (choice === 'mine') return save();
+          if (choice === 'theirs') { text.value = r.data.current; changed(); }
+        });
+      }
       if (r.status === 201 || r.ok) {
+        if (revision !== null) revision++;
         return LS.api('GET', 'api/project/?rnd=' + Date.now()).then(function (p) {
           var hasTasks = p.ok && p.data && p.data.task_count > 0;
           var buttons = [{ label: 'Import tasks', href: 'import' }];
@@ -242,6 +257,7 @@
   });
 
   text.value = LS.page.config || '';
+  var revision = typeof LS.page.config_revision === 'number' ? LS.page.config_revision : null;
   paint();
   loadTemplates();
   check();
