@@ -74,3 +74,36 @@ func openStore(t *testing.T) *store.Store {
 	_, st := newTestServer(t)
 	return st
 }
+
+// TestHostileInputMoreEndpoints covers the endpoints the first table does
+// not: every answer is a 4xx with a detail (or the endpoint's own error
+// shape), never a 500.
+func TestHostileInputMoreEndpoints(t *testing.T) {
+	deepObj := strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000)
+	huge := strings.Repeat("x", 3<<20)
+	rows := []scenario{
+		{name: "models delete no body", method: "DELETE", url: "/api/models", contentType: "application/json", wantStatus: 400},
+		{name: "models delete scalar", method: "DELETE", url: "/api/models", body: `7`, wantStatus: 400},
+		{name: "models delete unknown", method: "DELETE", url: "/api/models", body: `{"name":"nobody"}`, wantStatus: 404},
+		{name: "predictions bad mode", method: "POST", url: "/api/models/predictions?mode=%00", body: `{}`, wantStatus: 400},
+		{name: "train without backends", method: "POST", url: "/api/models/train", body: deepObj, wantStatus: 400},
+		{name: "storage settings unknown type", method: "POST", url: "/api/project/storage-settings?type=ftp&storage_for=source", contentType: "application/x-www-form-urlencoded", body: "path=x", wantStatus: 400},
+		{name: "storage settings bad target", method: "POST", url: "/api/project/storage-settings?type=s3&storage_for=sideways", contentType: "application/x-www-form-urlencoded", body: "path=x", wantStatus: 400},
+		{name: "project patch deep", method: "PATCH", url: "/api/projects/test", body: deepObj, wantStatus: 400},
+		{name: "project patch wrong types", method: "PATCH", url: "/api/projects/test", body: `{"name": 5}`, wantStatus: 400},
+		{name: "project delete unknown", method: "DELETE", url: "/api/projects/00000000-0000-4000-8000-000000000000", wantStatus: 404},
+		{name: "switch with a huge uuid", method: "GET", url: "/api/project-switch?uuid=" + strings.Repeat("f", 4000), wantStatus: 404},
+		{name: "import example huge config", method: "GET", url: "/api/import-example?label_config=" + strings.Repeat("%3CView%3E", 300), wantStatus: 400},
+		{name: "validate huge config", method: "POST", url: "/api/validate-config", body: `{"label_config":"` + huge + `"}`, wantStatus: 400},
+		{name: "render without config", method: "POST", url: "/render-label-studio", contentType: "application/x-www-form-urlencoded", body: "x=1", wantStatus: 417},
+		{name: "render broken config", method: "GET", url: "/render-label-studio?config=%3CView", wantStatus: 400},
+		{name: "upload traversal", method: "GET", url: "/data/upload/..%2f..%2fetc%2fpasswd", wantStatus: 400},
+		{name: "local file not allowed", method: "GET", url: "/data/passwd?d=/etc", wantStatus: 403},
+		{name: "time series huge column count", method: "GET", url: "/samples/time-series.csv?time=0&values=99999999", wantStatus: 400},
+		{name: "example file bad q", method: "GET", url: "/api/import-example-file?q=%00", wantStatus: 400},
+		{name: "tasks fields injection", method: "GET", url: "/api/tasks?fields=%00,%22", wantStatus: 200},
+		{name: "completion of negative task", method: "POST", url: "/api/tasks/-5/completions", body: `{}`, wantStatus: 404},
+		{name: "patch completion of huge id", method: "PATCH", url: "/api/tasks/0/completions/99999999999999999999", body: `{}`, wantStatus: 400},
+	}
+	runScenarios(t, rows)
+}
