@@ -57,6 +57,7 @@ Usage:
   labelstudio start-multi-session [options]   every browser session gets projects of its own
   labelstudio import PROJECT FILE... [options] import files without a server (labelstudio import -h)
   labelstudio migrate DIR [--project NAME] [--force]   import a Label Studio 0.8 project folder
+  labelstudio export PROJECT --format F [-o FILE]   write an export without a server
   labelstudio project list|delete NAME|rename OLD NEW   manage the projects of the data directory
   labelstudio backup FILE             write a consistent copy of the database
   labelstudio restore FILE            replace the database with a checked backup
@@ -169,6 +170,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "import":
 		return runImport(args, stdout, stderr)
+	case "export": // main_export.go
+		return runExport(args, stdout, stderr)
 	case "project": // main_project.go
 		return runProject(args, stdout, stderr)
 	case "migrate", "backup", "restore": // main_admin.go
