@@ -55,6 +55,9 @@ func FuzzTasksQuery(f *testing.F) {
 	f.Add("9223372036854775807", "9223372036854775807", "has_cancelled_completions", "", "-1")
 	s := fuzzServer(f)
 	f.Fuzz(func(t *testing.T, page, size, order, fields, id string) {
+		if len(page)+len(size)+len(order)+len(fields)+len(id) > 16<<10 {
+			return // longer than any header buffer takes; the server answers 431
+		}
 		q := url.Values{"page": {page}, "page_size": {size}, "order": {order}, "fields": {fields}}
 		r := call(t, s, "GET", "/api/tasks?"+q.Encode(), "", "")
 		if r.status >= 500 {

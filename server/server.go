@@ -153,12 +153,15 @@ func New(st *store.Store, opts Options) *Server {
 		StrictRouting:         false,
 		CaseSensitive:         true,
 		BodyLimit:             s.bodyLimit(),
-		ReadTimeout:           5 * time.Minute,
-		WriteTimeout:          30 * time.Minute,
-		IdleTimeout:           2 * time.Minute,
-		JSONEncoder:           marshalJSON,
-		JSONDecoder:           json.Unmarshal,
-		ErrorHandler:          s.errorHandler,
+		// Long query strings (a config in /render-label-studio?config=, a
+		// long fields list) fit in the header buffer.
+		ReadBufferSize: 64 << 10,
+		ReadTimeout:    5 * time.Minute,
+		WriteTimeout:   30 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		JSONEncoder:    marshalJSON,
+		JSONDecoder:    json.Unmarshal,
+		ErrorHandler:   s.errorHandler,
 		// Imports read the body as a stream (import_handler.go); the
 		// other endpoints get it buffered (bufferSmallBody).
 		StreamRequestBody:            true,
