@@ -146,6 +146,16 @@ func TestBasicAuth(t *testing.T) {
 	if c := req("ls", "bad"); c != 401 {
 		t.Fatalf("wrong password: %d", c)
 	}
+	// Pages, media and uploads need the credentials too; the bundled static
+	// assets do not.
+	for _, path := range []string{"/", "/tasks", "/setup", "/data/upload/x.png", "/upload/x.png", "/version", "/api/health", "/render-label-studio?config=%3CView/%3E"} {
+		if r := call(t, s, "GET", path, "", ""); r.status != 401 {
+			t.Errorf("%s without credentials: %d", path, r.status)
+		}
+	}
+	if r := call(t, s, "GET", "/static/samples/sample.jpg", "", ""); r.status != 200 {
+		t.Errorf("static asset behind auth: %d", r.status)
+	}
 }
 
 func TestCompletionConflict(t *testing.T) {
