@@ -12,7 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// TestBufferSmallBody checks the helper limitSmallBodies is to call: a
+// TestBufferSmallBody checks bufferSmallBody, which limitSmallBodies calls: a
 // chunked body over the limit is refused, and a body the handler does not
 // read does not spill into the next request of the connection.
 func TestBufferSmallBody(t *testing.T) {

@@ -324,7 +324,7 @@ func finishBody(c *fiber.Ctx, b *limitedBody) {
 // the handler runs: it no longer refuses big bodies sent without
 // Content-Length (chunked), and a body a handler leaves unread would be
 // taken for the next request of the connection. limitSmallBodies must
-// therefore call this for every non-import path (the lead's edit); imports
+// therefore call this for every non-import path; imports
 // read the stream themselves.
 func (s *Server) bufferSmallBody(c *fiber.Ctx) error {
 	rs := c.Context().RequestBodyStream()
