@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"labelstudio/store"
 )
 
 // localFilesNotAllowed is the detail of GET /data/<file>?d=<dir> when local
@@ -48,7 +50,7 @@ func (s *Server) sendUpload(c *fiber.Ctx, raw bool) error {
 	if s.opts.UploadDir == "" {
 		return envelopeError(fiber.StatusNotFound, "Not found: upload "+name+" (the server has no upload folder)")
 	}
-	dir := filepath.Join(s.opts.UploadDir, projectDirName(s.projectName(c)))
+	dir := filepath.Join(s.opts.UploadDir, store.UploadFolder(s.projectName(c)))
 	return sendFileIn(c, dir, name, raw)
 }
 

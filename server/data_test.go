@@ -202,7 +202,7 @@ func TestDataLocalFiles(t *testing.T) {
 
 func TestProjectDirName(t *testing.T) {
 	for in, want := range map[string]string{"test": "test", "u/p": "u%2Fp", ".": "%2E", "..": "%2E.", ".tmp": "%2Etmp", "": "%2E", `a\b`: `a%5Cb`} {
-		if got := projectDirName(in); got != want {
+		if got := store.UploadFolder(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}

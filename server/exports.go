@@ -79,7 +79,7 @@ func (s *Server) exportMedia(project string) exports.MediaFunc {
 	if s.opts.UploadDir == "" {
 		return nil
 	}
-	dir := filepath.Join(s.opts.UploadDir, projectDirName(project))
+	dir := filepath.Join(s.opts.UploadDir, store.UploadFolder(project))
 	return func(value string) (string, io.ReadCloser, error) {
 		u, err := url.Parse(value)
 		if err != nil {

@@ -125,7 +125,7 @@ func newImportRun(st *store.Store, project string, cfg *labelconfig.Config, opts
 		r.firstKey = cfg.FirstDataKey()
 	}
 	if uploadRoot != "" {
-		r.uploadDir = filepath.Join(uploadRoot, projectDirName(project))
+		r.uploadDir = filepath.Join(uploadRoot, store.UploadFolder(project))
 		r.tempDir = filepath.Join(uploadRoot, ".tmp")
 	}
 	return r
@@ -359,19 +359,6 @@ func (r *importRun) Host(name string, src io.Reader) (string, error) {
 		return "", fmt.Errorf("store %s: %w", name, err)
 	}
 	return "/data/upload/" + url.PathEscape(stored), nil
-}
-
-// projectDirName is a project's folder name under the upload root: the
-// name with path separators (multi-session names hold '/') and a leading
-// dot escaped.
-func projectDirName(project string) string {
-	n := url.PathEscape(project)
-	if strings.HasPrefix(n, ".") || n == "" {
-		// Hidden names are the server's own (.tmp); "." and ".." are
-		// not folders of their own.
-		n = "%2E" + strings.TrimPrefix(n, ".")
-	}
-	return n
 }
 
 // safeFileName makes a base name safe to store: no separators or control

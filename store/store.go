@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -516,4 +518,17 @@ func NewUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// UploadFolder is the name of a project's folder under the upload root:
+// the project name with path separators escaped (multi-session names hold
+// '/'), and a leading dot escaped, so that no project name can make a
+// hidden folder or "." / "..". The server serves uploads from it and
+// migrations copy into it.
+func UploadFolder(project string) string {
+	n := url.PathEscape(project)
+	if strings.HasPrefix(n, ".") || n == "" {
+		n = "%2E" + strings.TrimPrefix(n, ".")
+	}
+	return n
 }

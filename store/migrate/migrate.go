@@ -32,7 +32,7 @@ type Options struct {
 	Project string
 	// UploadRoot is the folder that holds one upload folder per project
 	// (the server's upload folder); the files of a project's upload/ are
-	// copied into UploadRoot/UploadFolderName(project). Empty skips the
+	// copied into UploadRoot/store.UploadFolder(project). Empty skips the
 	// copy with a warning.
 	UploadRoot string
 	// Force re-creates projects that exist already (their tasks and

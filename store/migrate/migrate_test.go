@@ -321,7 +321,7 @@ func TestMigrateImageProject(t *testing.T) {
 	// Uploads copied byte for byte into the server's layout.
 	for _, name := range []string{"9f2c1d0e-moon.jpg", "4b7e22aa-rover.png"} {
 		a, _ := os.ReadFile(filepath.Join(src, "upload", name))
-		b, err := os.ReadFile(filepath.Join(uploads, migrate.UploadFolderName(pr.Name), name))
+		b, err := os.ReadFile(filepath.Join(uploads, store.UploadFolder(pr.Name), name))
 		if err != nil || !bytes.Equal(a, b) {
 			t.Errorf("upload %s not copied: %v", name, err)
 		}
@@ -466,11 +466,11 @@ func TestMigrateMultiSessionRoot(t *testing.T) {
 	if p, _ := st.Project(n2); p.LabelConfig != defaultConfig || !hasWarning(rep.Projects[1].Warnings, "no labeling config") {
 		t.Errorf("%s: config %q, warnings %q", n2, p.LabelConfig, rep.Projects[1].Warnings)
 	}
-	if b, err := os.ReadFile(filepath.Join(uploads, migrate.UploadFolderName(n1), "0a1b-notes.txt")); err != nil || string(b) != "uploaded notes\n" {
+	if b, err := os.ReadFile(filepath.Join(uploads, store.UploadFolder(n1), "0a1b-notes.txt")); err != nil || string(b) != "uploaded notes\n" {
 		t.Errorf("upload of %s: %q %v", n1, b, err)
 	}
-	if strings.Contains(migrate.UploadFolderName(n1), "/") {
-		t.Errorf("upload folder name %q holds a separator", migrate.UploadFolderName(n1))
+	if strings.Contains(store.UploadFolder(n1), "/") {
+		t.Errorf("upload folder name %q holds a separator", store.UploadFolder(n1))
 	}
 }
 

@@ -12,18 +12,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-)
 
-// UploadFolderName is a project's folder name under the upload root: the
-// name with path separators (multi-session names hold '/') escaped, the
-// way the server names upload folders.
-func UploadFolderName(project string) string {
-	n := url.PathEscape(project)
-	if strings.Trim(n, ".") == "" {
-		n = strings.ReplaceAll(n, ".", "%2E")
-	}
-	return n
-}
+	"labelstudio/store"
+)
 
 // copyUploads copies the files of a project's upload/ folder into its
 // upload folder under root.
@@ -41,7 +32,7 @@ func (m *projectMigration) copyUploads(src, root string) error {
 		m.rep.warnf("upload: no upload folder configured; the files of %s were not copied", src)
 		return nil
 	}
-	dst := filepath.Join(root, UploadFolderName(m.name))
+	dst := filepath.Join(root, store.UploadFolder(m.name))
 	m.rep.UploadDir = dst
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		rel, _ := filepath.Rel(src, path)
