@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -54,22 +55,63 @@ func (c *committer) do(fn func(*bolt.Tx) error) error {
 
 func (c *committer) loop() {
 	defer close(c.done)
+	expect := 1            // how many writes the last commit carried
+	var last time.Duration // how long it took
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for first := range c.ch {
-		calls := []*groupCall{first}
-	gather:
-		for len(calls) < maxGroup {
-			select {
-			case next, ok := <-c.ch:
-				if !ok {
-					break gather
-				}
-				calls = append(calls, next)
-			default:
-				break gather
-			}
-		}
+		calls := c.gather([]*groupCall{first}, expect, min(last, maxGather), timer)
+		start := time.Now()
 		c.commit(calls)
+		last = time.Since(start)
+		expect = len(calls)
 	}
+}
+
+// maxGather bounds how long a commit waits for writers to come back.
+const maxGather = 2 * time.Millisecond
+
+// gather adds the queued writes to calls. A commit that carried several
+// writes released several writers, and each is likely to send its next
+// write at once; so when fewer than expect writes are queued, it waits up
+// to wait for the others instead of committing a part of them and making
+// the rest wait a whole commit. The wait ends as soon as expect writes are
+// in; a lone writer (expect 1) never waits.
+func (c *committer) gather(calls []*groupCall, expect int, wait time.Duration, timer *time.Timer) []*groupCall {
+	var deadline time.Time
+	for len(calls) < maxGroup {
+		select {
+		case next, ok := <-c.ch:
+			if !ok {
+				return calls
+			}
+			calls = append(calls, next)
+			continue
+		default:
+		}
+		if len(calls) >= expect || wait <= 0 {
+			return calls
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(wait)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return calls
+		}
+		timer.Reset(left)
+		select {
+		case next, ok := <-c.ch:
+			timer.Stop()
+			if !ok {
+				return calls
+			}
+			calls = append(calls, next)
+		case <-timer.C:
+			return calls
+		}
+	}
+	return calls
 }
 
 // commit runs calls in one transaction. If one fails, the transaction is
