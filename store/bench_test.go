@@ -8,6 +8,8 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+
+	"labelstudio/bench/cputime"
 )
 
 func benchStore(b *testing.B, n int) (*Store, string) {
@@ -41,12 +43,14 @@ func BenchmarkImport1000(b *testing.B) {
 	for i := range batch {
 		batch[i] = textTask(fmt.Sprintf("task number %d with a sentence of typical length for a text task", i))
 	}
+	cpu := cputime.Now()
 	for b.Loop() {
 		if _, err := s.ImportTasks(p, batch, ImportOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "tasks/s")
+	cputime.Report(b, cpu, "cpu-ms/1000tasks", 1)
 }
 
 func BenchmarkNextTask100k(b *testing.B) {
