@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -961,5 +962,23 @@ func TestBinModeReportsStartFailure(t *testing.T) {
 	_, err := runAll(context.Background(), o, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "exited") || !strings.Contains(err.Error(), "boom: cannot open the database") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParseProcStatCPU(t *testing.T) {
+	// A command name with a space and a parenthesis; utime 250, stime 50.
+	line := "4242 (my (odd) cmd) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 12345 0 0\n"
+	got, err := parseProcStatCPU([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 * time.Second; got != want {
+		t.Fatalf("CPU %v, want %v", got, want)
+	}
+	if _, err := parseProcStatCPU([]byte("4242 (x) S 1 2")); err == nil {
+		t.Fatal("a short stat line was accepted")
+	}
+	if _, err := readProcCPU(os.Getpid()); err != nil && runtime.GOOS == "linux" {
+		t.Fatal(err)
 	}
 }

@@ -21,6 +21,7 @@ const maxFailureSamples = 25
 type phaseRec struct {
 	name  string
 	start time.Time
+	cpu   time.Duration // server CPU time at the start, -1 when unknown
 
 	mu       sync.Mutex
 	lat      []time.Duration
@@ -93,7 +94,13 @@ func (r *runner) fail(p *phaseRec, format string, args ...any) {
 
 // begin starts a phase.
 func (r *runner) begin(name string) *phaseRec {
-	return &phaseRec{name: name, start: time.Now()}
+	p := &phaseRec{name: name, start: time.Now(), cpu: -1}
+	if r.pid > 0 {
+		if c, err := readProcCPU(r.pid); err == nil {
+			p.cpu = c
+		}
+	}
+	return p
 }
 
 // end closes a phase and turns it into a report line. unit names what the
@@ -130,6 +137,9 @@ func (r *runner) end(p *phaseRec, unit string, note string) {
 	if r.pid > 0 {
 		if st, err := readProcStatus(r.pid); err == nil {
 			rep.RSSAfterBytes = st.VmRSS
+		}
+		if c, err := readProcCPU(r.pid); err == nil && p.cpu >= 0 {
+			rep.ServerCPUSeconds = (c - p.cpu).Seconds()
 		}
 	}
 	r.phases = append(r.phases, rep)

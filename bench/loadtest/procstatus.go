@@ -158,3 +158,40 @@ func (s *rssSampler) Stop() (maxRSS uint64, samples int, err error) {
 	defer s.mu.Unlock()
 	return s.max, s.samples, s.err
 }
+
+// clockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ,
+// 100 on every Linux architecture that matters here).
+const clockTicks = 100
+
+// readProcCPU returns the CPU time (user and system) a process has used,
+// from fields 14 and 15 of /proc/<pid>/stat.
+func readProcCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcStatCPU(data)
+}
+
+// parseProcStatCPU reads utime and stime from the text of a
+// /proc/<pid>/stat file. The command name (field 2) is in parentheses and
+// may hold spaces, so fields are counted after its closing parenthesis.
+func parseProcStatCPU(data []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("no command name in /proc stat text")
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc stat text has %d fields after the name, want at least 13", len(f))
+	}
+	var ticks uint64
+	for _, s := range f[11:13] { // fields 14 (utime) and 15 (stime)
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat CPU time %q: %w", s, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}

@@ -25,7 +25,11 @@ type phaseReport struct {
 	RateUnit      string  `json:"rate_unit"` // req/s, tasks/s or compl/s
 	MBPerSec      float64 `json:"mb_per_sec,omitempty"`
 	RSSAfterBytes uint64  `json:"rss_after_bytes,omitempty"`
-	Note          string  `json:"note,omitempty"`
+	// ServerCPUSeconds is the CPU time the server used during the phase
+	// (user and system, 10 ms resolution): unlike wall time it does not
+	// grow when other work shares the machine.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	Note             string  `json:"note,omitempty"`
 }
 
 // rssReport holds the memory figures of the server for one size.
@@ -115,8 +119,8 @@ func printSize(w io.Writer, o *options, rep *sizeReport) {
 	}
 	fmt.Fprintln(w, server)
 
-	header := []string{"phase", "n", "fail", "median(ms)", "p99(ms)", "max(ms)", "rate", "unit", "rss(MiB)", "note"}
-	right := []bool{false, true, true, true, true, true, true, false, true, false}
+	header := []string{"phase", "n", "fail", "median(ms)", "p99(ms)", "max(ms)", "rate", "unit", "srv-cpu(s)", "rss(MiB)", "note"}
+	right := []bool{false, true, true, true, true, true, true, false, true, true, false}
 	var rows [][]string
 	for _, p := range rep.Phases {
 		rss := "-"
@@ -130,10 +134,14 @@ func printSize(w io.Writer, o *options, rep *sizeReport) {
 		if p.Note != "" {
 			notes = append(notes, p.Note)
 		}
+		cpu := "-"
+		if p.ServerCPUSeconds > 0 {
+			cpu = strconv.FormatFloat(p.ServerCPUSeconds, 'f', 2, 64)
+		}
 		rows = append(rows, []string{
 			p.Name, strconv.Itoa(p.N), strconv.Itoa(p.Failures),
 			fmtMS(p.MedianMS), fmtMS(p.P99MS), fmtMS(p.MaxMS),
-			strconv.FormatFloat(p.Rate, 'f', 1, 64), p.RateUnit, rss,
+			strconv.FormatFloat(p.Rate, 'f', 1, 64), p.RateUnit, cpu, rss,
 			strings.Join(notes, ", "),
 		})
 	}
