@@ -509,7 +509,9 @@ func TestPredictAllTasks(t *testing.T) {
 }
 
 func TestPredictAllTasksAsyncAndFailures(t *testing.T) {
-	s, st, _ := newMLServer(t, MLOptions{Concurrency: 2, LiveTimeout: 300 * time.Millisecond, Timeout: 200 * time.Millisecond})
+	// The timeout must let the good backend answer even on a busy machine;
+	// the hanging one costs a timeout per call until its breaker opens.
+	s, st, _ := newMLServer(t, MLOptions{Concurrency: 2, LiveTimeout: 300 * time.Millisecond, Timeout: time.Second})
 	seedML(t, s, 200)
 	good := newFakeML(t, "good", mltest.Options{PredictDelay: 2 * time.Millisecond})
 	broken := newFakeML(t, "broken", mltest.Options{Modes: map[string]mltest.Behavior{"predict": mltest.Fail}})
