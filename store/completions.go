@@ -359,7 +359,7 @@ func (t *ptx) dropCompletions(taskID int64) error {
 func (s *Store) DeleteAllCompletions(project string) error {
 	return s.update(project, func(t *ptx) error {
 		for _, b := range [][]byte{bucketCompletions, bucketState, bucketByCompleted, bucketByCompletedDesc,
-			bucketByCancelled, bucketByCancelledDesc, bucketLabelUsage, bucketPending, bucketBlocksPending, bucketByScore} {
+			bucketByCancelled, bucketByCancelledDesc, bucketLabelUsage, bucketPendingBits, bucketByScore} {
 			if err := t.b.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -367,31 +367,7 @@ func (s *Store) DeleteAllCompletions(project string) error {
 				return err
 			}
 		}
-		pb, bb := t.bk(bucketPending), t.bk(bucketBlocksPending)
-		pb.FillPercent, bb.FillPercent = 1, 1
-		var block []byte
-		var count uint64
-		flush := func() error {
-			if block == nil {
-				return nil
-			}
-			return bb.Put(block, u64(count))
-		}
-		c := t.bk(bucketTasks).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if err := pb.Put(append([]byte(nil), k...), nil); err != nil {
-				return err
-			}
-			bk := blockKey(keyID(k))
-			if !bytes.Equal(bk, block) {
-				if err := flush(); err != nil {
-					return err
-				}
-				block, count = bk, 0
-			}
-			count++
-		}
-		if err := flush(); err != nil {
+		if err := t.rebuildPending(); err != nil {
 			return err
 		}
 		sb := t.bk(bucketByScore)

@@ -14,14 +14,14 @@
 //	                     "label_config"  → the labeling config text, stored verbatim
 //	                     "counters"      → JSON of Counters
 //	                     "uuid"          → the project's uuid (text)
-//	                     "schema"        → layout version (text, currently "1")
+//	                     "schema"        → layout version (text, currently "2")
 //	                     "config_revision" → uint64 count of labeling-config saves
 //	tasks                id              → task JSON {"id","data","meta"?,"predictions"?,"task_path"?}
 //	completions          id ‖ cid        → completion JSON, as the client sent it plus id/created_at
 //	state                id              → summary of a completed task (stateLen bytes, see summary)
-//	pending              id              → ∅   tasks without any completion
+//	pending_bits         id>>10          → 128-byte bitmap of the block's tasks without any
+//	                                       completion (bit id&1023); absent when none
 //	blocks_tasks         id>>10          → count of tasks in that id block   (order statistics)
-//	blocks_pending       id>>10          → count of pending tasks in that block
 //	by_completed         t ‖ id          → ∅   completed tasks by newest created_at, ascending
 //	by_completed_desc    ^t ‖ id         → ∅   the same, descending (ties by id ascending)
 //	by_cancelled         n ‖ ^t ‖ id     → ∅   completed tasks by cancelled count, then newest first
@@ -29,8 +29,10 @@
 //	scores               id              → float64 bits: mean prediction score of a task
 //	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction
 //	data_keys            key             → uint64 number of tasks whose data has that key
-//	data_hash            id              → first 16 bytes of the SHA-256 of the task's data
-//	                                       JSON without white space (duplicate detection)
+//	hash_blocks          id>>10          → records of 18 bytes, one per task of the block:
+//	                                       id&1023 (2 bytes) and the first 16 bytes of the
+//	                                       SHA-256 of the task's data JSON without white
+//	                                       space (duplicate detection)
 //	label_usage          "t\x00from\x00to\x00type" → uint64 result items with that triple
 //	                     "l\x00from\x00label"      → uint64 result items carrying that label
 //
@@ -38,7 +40,12 @@
 // flipped so that byte order is numeric order; "^x" is the bitwise complement,
 // which reverses the order. A task id block is id>>10 (1024 ids): counting the
 // tasks per block lets the n-th task in id order be found by summing at most
-// N/1024 block counts and stepping at most 1024 keys, instead of scanning.
+// N/1024 block counts and stepping at most 1024 keys, instead of scanning;
+// the n-th pending task is found the same way from the bitmaps' bit counts.
+// Keeping the pending set and the content hashes as one value per block
+// means an import of a thousand tasks writes a few values there, not a
+// thousand keys. Layout 1 kept a key per task in "pending" and "data_hash"
+// (plus counts in "blocks_pending"); Open converts such projects.
 //
 // Task ids follow Label Studio 0.8.1: the next id is the largest existing id
 // plus one, and 0 in an empty project. Completion ids are task_id*1000 plus

@@ -13,9 +13,8 @@ var (
 	bucketTasks           = []byte("tasks")
 	bucketCompletions     = []byte("completions")
 	bucketState           = []byte("state")
-	bucketPending         = []byte("pending")
+	bucketPendingBits     = []byte("pending_bits")
 	bucketBlocksTasks     = []byte("blocks_tasks")
-	bucketBlocksPending   = []byte("blocks_pending")
 	bucketByCompleted     = []byte("by_completed")
 	bucketByCompletedDesc = []byte("by_completed_desc")
 	bucketByCancelled     = []byte("by_cancelled")
@@ -24,13 +23,13 @@ var (
 	bucketByScore         = []byte("by_score")
 	bucketDataKeys        = []byte("data_keys")
 	bucketLabelUsage      = []byte("label_usage")
-	bucketDataHash        = []byte("data_hash")
+	bucketHashBlocks      = []byte("hash_blocks")
 
 	projectBuckets = [][]byte{
-		bucketMeta, bucketTasks, bucketCompletions, bucketState, bucketPending,
-		bucketBlocksTasks, bucketBlocksPending, bucketByCompleted, bucketByCompletedDesc,
+		bucketMeta, bucketTasks, bucketCompletions, bucketState, bucketPendingBits,
+		bucketBlocksTasks, bucketByCompleted, bucketByCompletedDesc,
 		bucketByCancelled, bucketByCancelledDesc, bucketScores, bucketByScore,
-		bucketDataKeys, bucketLabelUsage, bucketDataHash,
+		bucketDataKeys, bucketLabelUsage, bucketHashBlocks,
 	}
 
 	keySettings    = []byte("settings")
@@ -43,7 +42,7 @@ var (
 )
 
 // schemaVersion is the layout version written in meta/schema.
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 // blockShift sets the size of an order-statistics block: 1<<blockShift ids.
 const blockShift = 10

@@ -91,21 +91,6 @@ func addCount(b *bolt.Bucket, key []byte, delta int64) error {
 
 func blockKey(id int64) []byte { return u64(uint64(id) >> blockShift) }
 
-// setPending adds or removes a task from the pending index and its blocks.
-func (t *ptx) setPending(id int64, pending bool) error {
-	pb := t.bk(bucketPending)
-	if pending {
-		if err := pb.Put(idKey(id), nil); err != nil {
-			return err
-		}
-		return addCount(t.bk(bucketBlocksPending), blockKey(id), 1)
-	}
-	if err := pb.Delete(idKey(id)); err != nil {
-		return err
-	}
-	return addCount(t.bk(bucketBlocksPending), blockKey(id), -1)
-}
-
 // summary describes a task's completions; a task is completed iff n > 0.
 type summary struct {
 	n         int64

@@ -106,8 +106,10 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// upgrade creates the top bucket and, in projects written by an older
-// version, the buckets added since.
+// upgrade creates the top bucket and brings projects written by an older
+// version to the current layout: the buckets added since are created, and
+// layout 1's pending index (a key per pending task, and a count per block)
+// and content hashes (a key per task) become layout 2's per-block values.
 func upgrade(tx *bolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(bucketProjects)
 	if err != nil {
@@ -122,9 +124,52 @@ func upgrade(tx *bolt.Tx) error {
 				}
 			}
 		}
-		return nil
+		meta := pb.Bucket(bucketMeta)
+		if string(meta.Get(keySchema)) == schemaVersion {
+			return nil
+		}
+		if pb.Bucket(layout1Pending) != nil {
+			t := &ptx{tx: tx, b: pb}
+			if err := t.rebuildPending(); err != nil {
+				return fmt.Errorf("upgrade project %q: %w", name, err)
+			}
+			for _, b := range [][]byte{layout1Pending, layout1BlocksPending} {
+				if err := pb.DeleteBucket(b); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+					return fmt.Errorf("upgrade project %q: %w", name, err)
+				}
+			}
+		}
+		if old := pb.Bucket(layout1DataHash); old != nil {
+			batch := hashBatch{}
+			hb := pb.Bucket(bucketHashBlocks)
+			err := old.ForEach(func(k, v []byte) error {
+				batch.add(keyID(k), [16]byte(v))
+				if len(batch) >= 64 {
+					return batch.flush(hb)
+				}
+				return nil
+			})
+			if err == nil {
+				err = batch.flush(hb)
+			}
+			if err == nil {
+				err = pb.DeleteBucket(layout1DataHash)
+			}
+			if err != nil {
+				return fmt.Errorf("upgrade project %q: %w", name, err)
+			}
+		}
+		return meta.Put(keySchema, []byte(schemaVersion))
 	})
 }
+
+// Buckets of layout 1 that layout 2 replaced by pending_bits and
+// hash_blocks.
+var (
+	layout1Pending       = []byte("pending")
+	layout1BlocksPending = []byte("blocks_pending")
+	layout1DataHash      = []byte("data_hash")
+)
 
 // bucketServer holds server-wide values such as the session secret.
 var bucketServer = []byte("server")

@@ -153,22 +153,6 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 	return res, nil
 }
 
-// flushBlocks adds the block counts gathered in blocks to the bucket and
-// moves them into *done (which keeps the totals for the tasks blocks).
-func flushBlocks(b *bolt.Bucket, blocks map[uint64]int64, done *map[uint64]int64) error {
-	if *done == nil {
-		*done = map[uint64]int64{}
-	}
-	for blk, n := range blocks {
-		if err := addCount(b, u64(blk), n); err != nil {
-			return err
-		}
-		(*done)[blk] += n
-		delete(blocks, blk)
-	}
-	return nil
-}
-
 // DataHash returns the content hash of task data: the first 16 bytes of the
 // SHA-256 of its JSON text with insignificant white space removed. Data
 // exported and imported again hashes the same.
@@ -187,12 +171,7 @@ func DataHash(data json.RawMessage) ([16]byte, error) {
 // knownHashes reads the content hash of every task of the project.
 func (t *ptx) knownHashes() map[[16]byte]bool {
 	known := make(map[[16]byte]bool, t.c.Tasks)
-	t.bk(bucketDataHash).ForEach(func(_, v []byte) error {
-		var h [16]byte
-		copy(h[:], v)
-		known[h] = true
-		return nil
-	})
+	eachHash(t.bk(bucketHashBlocks), func(h [16]byte) { known[h] = true })
 	return known
 }
 
@@ -202,14 +181,16 @@ func (t *ptx) knownHashes() map[[16]byte]bool {
 // With opts.SkipDuplicates, *known holds the hashes of the project's data
 // (read on first use) and gains those of the new tasks.
 func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int64, res *ImportResult, known *map[[16]byte]bool) (int64, error) {
-	tb, pb, hb := t.bk(bucketTasks), t.bk(bucketPending), t.bk(bucketDataHash)
+	tb := t.bk(bucketTasks)
 	scores, byScore := t.bk(bucketScores), t.bk(bucketByScore)
 	// Imports append at the end of the id space: fill pages fully.
-	tb.FillPercent, pb.FillPercent, hb.FillPercent = 1, 1, 1
+	tb.FillPercent = 1
 	keyCounts := map[string]int64{}
-	// Block counts change for few blocks: add them up, write once.
+	// Block counts and pending bits change for few blocks: gather them,
+	// write each block once.
 	blocks := map[uint64]int64{}
-	var pendingBlocks map[uint64]int64
+	pending := pendingBatch{}
+	hashes := hashBatch{}
 	for _, nt := range tasks {
 		h, err := DataHash(nt.Data)
 		if err != nil {
@@ -226,15 +207,11 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 			(*known)[h] = true
 		}
 		key := idKey(id)
-		if err := hb.Put(key, h[:]); err != nil {
-			return 0, err
-		}
+		hashes.add(id, h)
 		if err := tb.Put(key, encodeTask(id, nt)); err != nil {
 			return 0, fmt.Errorf("store task %d: %w", id, err)
 		}
-		if err := pb.Put(key, nil); err != nil {
-			return 0, err
-		}
+		pending.set(id)
 		blocks[uint64(id)>>blockShift]++
 		for _, k := range nt.DataKeys {
 			keyCounts[k]++
@@ -254,9 +231,9 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 		t.c.Tasks++
 		t.dirty = true
 		if len(nt.Completions) > 0 {
-			// Saving a completion reads the pending blocks: write the
-			// sums so far first.
-			if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
+			// Saving a completion reads the pending bits: write them
+			// first.
+			if err := pending.flush(t.bk(bucketPendingBits)); err != nil {
 				return 0, err
 			}
 		}
@@ -274,10 +251,13 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 		res.TaskIDs = append(res.TaskIDs, id)
 		id++
 	}
-	if err := flushBlocks(t.bk(bucketBlocksPending), blocks, &pendingBlocks); err != nil {
+	if err := pending.flush(t.bk(bucketPendingBits)); err != nil {
 		return 0, err
 	}
-	for blk, n := range pendingBlocks {
+	if err := hashes.flush(t.bk(bucketHashBlocks)); err != nil {
+		return 0, err
+	}
+	for blk, n := range blocks {
 		if err := addCount(t.bk(bucketBlocksTasks), u64(blk), n); err != nil {
 			return 0, err
 		}
@@ -343,7 +323,7 @@ func (t *ptx) deleteTask(id int64) error {
 				return err
 			}
 		}
-		if err := t.bk(bucketDataHash).Delete(idKey(id)); err != nil {
+		if err := dropHash(t.bk(bucketHashBlocks), id); err != nil {
 			return err
 		}
 		n, _, _ := predictionScores(doc.Predictions)
@@ -447,7 +427,9 @@ func (s *Store) NextTask(project, sampling string) (Task, error) {
 		var k []byte
 		switch sampling {
 		case SamplingSequential, "":
-			k, _ = t.bk(bucketPending).Cursor().First()
+			if id := t.pendingFrom(0).next(); id >= 0 {
+				k = idKey(id)
+			}
 		case SamplingUniform:
 			if t.c.Tasks-t.c.CompletedTasks <= 0 {
 				break
@@ -455,8 +437,9 @@ func (s *Store) NextTask(project, sampling string) (Task, error) {
 			s.rndMu.Lock()
 			r := s.rnd.Int64N(t.c.Tasks - t.c.CompletedTasks)
 			s.rndMu.Unlock()
-			c := t.bk(bucketPending).Cursor()
-			k = nth(t.bk(bucketBlocksPending), c, r)
+			if id := t.pendingFrom(r).next(); id >= 0 {
+				k = idKey(id)
+			}
 		case SamplingScoreMin:
 			sk, _ := t.bk(bucketByScore).Cursor().First()
 			if sk != nil {
@@ -579,8 +562,8 @@ func (s *Store) ListTasks(project, order string, offset, limit int64) ([]Task, e
 				}
 				offset = done
 			}
-			c := t.bk(bucketPending).Cursor()
-			for k := nth(t.bk(bucketBlocksPending), c, offset-done); k != nil && add(k); k, _ = c.Next() {
+			it := t.pendingFrom(offset - done)
+			for id := it.next(); id >= 0 && add(idKey(id)); id = it.next() {
 			}
 		}
 		return nil
