@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -486,6 +487,9 @@ func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger, mu
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if stopProfile := startCPUProfile(logger); stopProfile != nil {
+		defer stopProfile()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App().Listener(ln) }()
 	select {
@@ -522,4 +526,28 @@ func (l mlBackendList) parse(project string) ([]store.MLBackend, error) {
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// startCPUProfile writes a CPU profile of the whole run to the file named
+// by $LABELSTUDIO_CPUPROFILE, for performance work (see bench/README.md);
+// the returned function ends it. It returns nil when the variable is unset.
+func startCPUProfile(logger *slog.Logger) func() {
+	path := os.Getenv("LABELSTUDIO_CPUPROFILE")
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		logger.Warn("no CPU profile", "err", err)
+		return nil
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		logger.Warn("no CPU profile", "err", err)
+		return nil
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

@@ -31,7 +31,10 @@ func (s *Server) createCompletion(c *fiber.Ctx) error {
 		return err
 	}
 	s.completionChanged(c, id)
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": cid})
+	// The answer of the busiest write, written without the encoder.
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	out := strconv.AppendInt(append(make([]byte, 0, 32), `{"id":`...), cid, 10)
+	return c.Status(fiber.StatusCreated).Send(append(out, '}'))
 }
 
 // deleteTaskCompletions: DELETE /api/tasks/<id>/completions.

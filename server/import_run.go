@@ -110,6 +110,7 @@ type importRun struct {
 	werr  error
 
 	chunk  []store.NewTask
+	held   []byte // the block keep copies items into
 	bytes  int
 	items  int
 	errs   []string
@@ -154,7 +155,7 @@ func (r *importRun) Item(raw []byte) error {
 		r.chunk = r.chunk[:0]
 		return nil
 	}
-	raw = bytes.Clone(raw)
+	raw = r.keep(raw)
 	if r.keys == nil {
 		r.keys = keyCache{}
 	}
@@ -177,6 +178,23 @@ func (r *importRun) Item(raw []byte) error {
 		return r.flush()
 	}
 	return nil
+}
+
+// keep copies an item: the parsers reuse their buffers, the queued tasks
+// point into the copy. Small items share 256 KiB blocks, one allocation
+// for many items instead of one each; a block is never reused, so earlier
+// copies stay as they are.
+func (r *importRun) keep(item []byte) []byte {
+	const block = 256 << 10
+	if len(item) > block/4 {
+		return bytes.Clone(item)
+	}
+	if cap(r.held)-len(r.held) < len(item) {
+		r.held = make([]byte, 0, block)
+	}
+	start := len(r.held)
+	r.held = append(r.held, item...)
+	return r.held[start:len(r.held):len(r.held)]
 }
 
 // flush hands the queued tasks to the writer goroutine, which stores them

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 
 	json "github.com/goccy/go-json"
 	bolt "go.etcd.io/bbolt"
@@ -93,8 +94,15 @@ func predictionScores(raw json.RawMessage) (n int, mean float64, ok bool) {
 	return len(preds), sum / float64(scored), true
 }
 
-func encodeTask(id int64, nt NewTask) []byte {
-	b := make([]byte, 0, len(nt.Data)+len(nt.Meta)+len(nt.Predictions)+64)
+func encodeTask(id int64, nt NewTask) []byte { return appendTask(nil, id, nt) }
+
+// encodedSize is about how long encodeTask's result is.
+func encodedSize(nt NewTask) int {
+	return len(nt.Data) + len(nt.Meta) + len(nt.Predictions) + len(nt.TaskPath) + 64
+}
+
+// appendTask appends the stored JSON of a task to b.
+func appendTask(b []byte, id int64, nt NewTask) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, id, 10)
 	b = append(b, `,"data":`...)
@@ -158,15 +166,19 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 // exported and imported again hashes the same.
 func DataHash(data json.RawMessage) ([16]byte, error) {
 	var h [16]byte
-	var b bytes.Buffer
-	b.Grow(len(data))
-	if err := json.Compact(&b, data); err != nil {
+	b := compactBufs.Get().(*bytes.Buffer)
+	defer compactBufs.Put(b)
+	b.Reset()
+	if err := json.Compact(b, data); err != nil {
 		return h, fmt.Errorf("data is not valid JSON: %w", err)
 	}
 	sum := sha256.Sum256(b.Bytes())
 	copy(h[:], sum[:16])
 	return h, nil
 }
+
+// compactBufs holds the buffers of DataHash.
+var compactBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // knownHashes reads the content hash of every task of the project.
 func (t *ptx) knownHashes() map[[16]byte]bool {
@@ -191,6 +203,7 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 	blocks := map[uint64]int64{}
 	pending := pendingBatch{}
 	hashes := hashBatch{}
+	var mem arena
 	for _, nt := range tasks {
 		h, err := DataHash(nt.Data)
 		if err != nil {
@@ -206,9 +219,9 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 			}
 			(*known)[h] = true
 		}
-		key := idKey(id)
+		key := mem.key(uint64(id))
 		hashes.add(id, h)
-		if err := tb.Put(key, encodeTask(id, nt)); err != nil {
+		if err := tb.Put(key, appendTask(mem.alloc(encodedSize(nt)), id, nt)); err != nil {
 			return 0, fmt.Errorf("store task %d: %w", id, err)
 		}
 		pending.set(id)
