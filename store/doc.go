@@ -10,9 +10,10 @@
 // The top-level bucket "projects" holds one nested bucket per project, keyed
 // by the project name. Inside a project bucket:
 //
+//	"counters"           (a key, not a bucket) → JSON of Counters; it sits in the
+//	                     project bucket's own page, which every write rewrites anyway
 //	meta                 "settings"      → JSON of the project settings (config.json keys)
 //	                     "label_config"  → the labeling config text, stored verbatim
-//	                     "counters"      → JSON of Counters
 //	                     "uuid"          → the project's uuid (text)
 //	                     "schema"        → layout version (text, currently "2")
 //	                     "config_revision" → uint64 count of labeling-config saves

@@ -107,6 +107,13 @@ func TestUpgradeLayout1(t *testing.T) {
 		if err := pb.DeleteBucket(bucketHashBlocks); err != nil {
 			return err
 		}
+		// Counters: in meta.
+		if err := pb.Bucket(bucketMeta).Put(keyCounters, append([]byte(nil), pb.Get(keyCounters)...)); err != nil {
+			return err
+		}
+		if err := pb.Delete(keyCounters); err != nil {
+			return err
+		}
 		return pb.Bucket(bucketMeta).Put(keySchema, []byte("1"))
 	})
 	if err != nil {
@@ -122,6 +129,9 @@ func TestUpgradeLayout1(t *testing.T) {
 	err = s.view(p, func(tx *ptx) error {
 		if tx.b.Bucket(layout1Pending) != nil || tx.b.Bucket(layout1BlocksPending) != nil || tx.b.Bucket(layout1DataHash) != nil {
 			t.Error("layout 1 buckets are still there")
+		}
+		if tx.b.Bucket(bucketMeta).Get(keyCounters) != nil || tx.b.Get(keyCounters) == nil {
+			t.Error("the counters did not move from meta to the project bucket")
 		}
 		if got := string(tx.b.Bucket(bucketMeta).Get(keySchema)); got != schemaVersion {
 			t.Errorf("schema %q, want %q", got, schemaVersion)

@@ -26,7 +26,7 @@ func (s *Store) begin(tx *bolt.Tx, name string) (*ptx, error) {
 		return nil, err
 	}
 	t := &ptx{s: s, tx: tx, b: pb}
-	if err := json.Unmarshal(pb.Bucket(bucketMeta).Get(keyCounters), &t.c); err != nil {
+	if err := json.Unmarshal(pb.Get(keyCounters), &t.c); err != nil {
 		return nil, fmt.Errorf("project %q: read counters: %w", name, err)
 	}
 	return t, nil
@@ -40,7 +40,7 @@ func (t *ptx) finish() error {
 	if err != nil {
 		return err
 	}
-	return t.b.Bucket(bucketMeta).Put(keyCounters, cj)
+	return t.b.Put(keyCounters, cj)
 }
 
 // update runs fn in a read-write transaction on the named project.

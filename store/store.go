@@ -109,7 +109,8 @@ func Open(path string, opts Options) (*Store, error) {
 // upgrade creates the top bucket and brings projects written by an older
 // version to the current layout: the buckets added since are created, and
 // layout 1's pending index (a key per pending task, and a count per block)
-// and content hashes (a key per task) become layout 2's per-block values.
+// and content hashes (a key per task) become layout 2's per-block values,
+// and its counters move from meta to the project bucket.
 func upgrade(tx *bolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(bucketProjects)
 	if err != nil {
@@ -127,6 +128,15 @@ func upgrade(tx *bolt.Tx) error {
 		meta := pb.Bucket(bucketMeta)
 		if string(meta.Get(keySchema)) == schemaVersion {
 			return nil
+		}
+		if c := meta.Get(keyCounters); c != nil {
+			// Layout 1 kept the counters in meta.
+			if err := pb.Put(keyCounters, append([]byte(nil), c...)); err != nil {
+				return fmt.Errorf("upgrade project %q: %w", name, err)
+			}
+			if err := meta.Delete(keyCounters); err != nil {
+				return fmt.Errorf("upgrade project %q: %w", name, err)
+			}
 		}
 		if pb.Bucket(layout1Pending) != nil {
 			t := &ptx{tx: tx, b: pb}
@@ -287,11 +297,13 @@ func createProject(root *bolt.Bucket, name, id string, settings Settings, labelC
 	if err != nil {
 		return nil, fmt.Errorf("encode settings: %w", err)
 	}
+	if err := pb.Put(keyCounters, []byte("{}")); err != nil {
+		return nil, fmt.Errorf("create project %q: %w", name, err)
+	}
 	meta := pb.Bucket(bucketMeta)
 	for k, v := range map[string][]byte{
 		string(keySettings):    sj,
 		string(keyLabelConfig): []byte(labelConfig),
-		string(keyCounters):    []byte("{}"),
 		string(keyUUID):        []byte(id),
 		string(keySchema):      []byte(schemaVersion),
 	} {
@@ -335,7 +347,7 @@ func readProject(pb *bolt.Bucket, name string) (*Project, error) {
 	if err := json.Unmarshal(meta.Get(keySettings), &p.Settings); err != nil {
 		return nil, fmt.Errorf("project %q: read settings: %w", name, err)
 	}
-	if err := json.Unmarshal(meta.Get(keyCounters), &p.Counters); err != nil {
+	if err := json.Unmarshal(pb.Get(keyCounters), &p.Counters); err != nil {
 		return nil, fmt.Errorf("project %q: read counters: %w", name, err)
 	}
 	return p, nil
