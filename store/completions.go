@@ -358,8 +358,8 @@ func (t *ptx) dropCompletions(taskID int64) error {
 // becomes uncompleted.
 func (s *Store) DeleteAllCompletions(project string) error {
 	return s.update(project, func(t *ptx) error {
-		for _, b := range [][]byte{bucketCompletions, bucketState, bucketByCompleted, bucketByCompletedDesc,
-			bucketByCancelled, bucketByCancelledDesc, bucketLabelUsage, bucketPendingBits, bucketByScore} {
+		for _, b := range [][]byte{bucketCompletions, bucketState, bucketOrders,
+			bucketLabelUsage, bucketPendingBits, bucketByScore} {
 			if err := t.b.DeleteBucket(b); err != nil {
 				return err
 			}

@@ -23,10 +23,10 @@
 //	pending_bits         id>>10          → 128-byte bitmap of the block's tasks without any
 //	                                       completion (bit id&1023); absent when none
 //	blocks_tasks         id>>10          → count of tasks in that id block   (order statistics)
-//	by_completed         t ‖ id          → ∅   completed tasks by newest created_at, ascending
-//	by_completed_desc    ^t ‖ id         → ∅   the same, descending (ties by id ascending)
-//	by_cancelled         n ‖ ^t ‖ id     → ∅   completed tasks by cancelled count, then newest first
-//	by_cancelled_desc    ^n ‖ ^t ‖ id    → ∅
+//	orders               'a' ‖ t ‖ id    → ∅   completed tasks by newest created_at, ascending
+//	                     'b' ‖ ^t ‖ id   → ∅   the same, descending (ties by id ascending)
+//	                     'c' ‖ n ‖ ^t ‖ id  → ∅ completed tasks by cancelled count, then newest first
+//	                     'd' ‖ ^n ‖ ^t ‖ id → ∅ the same by count descending
 //	scores               id              → float64 bits: mean prediction score of a task
 //	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction
 //	data_keys            key             → uint64 number of tasks whose data has that key
@@ -46,7 +46,8 @@
 // Keeping the pending set and the content hashes as one value per block
 // means an import of a thousand tasks writes a few values there, not a
 // thousand keys. Layout 1 kept a key per task in "pending" and "data_hash"
-// (plus counts in "blocks_pending"); Open converts such projects.
+// (plus counts in "blocks_pending"), the four orders in buckets of their
+// own and the counters in meta; Open converts such projects.
 //
 // Task ids follow Label Studio 0.8.1: the next id is the largest existing id
 // plus one, and 0 in an empty project. Completion ids are task_id*1000 plus

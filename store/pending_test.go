@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -61,6 +62,21 @@ func TestUpgradeLayout1(t *testing.T) {
 	if err := s.DeleteTask(p, 2999); err != nil {
 		t.Fatal(err)
 	}
+	orders := []string{OrderCompletedAt, OrderCompletedAtDesc, OrderHasCancelled, OrderHasCancelledDesc}
+	listed := func() map[string][]int64 {
+		out := map[string][]int64{}
+		for _, o := range orders {
+			page, err := s.ListTasks(p, o, 0, 5000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range page {
+				out[o] = append(out[o], tk.ID)
+			}
+		}
+		return out
+	}
+	before := listed()
 	s.Close()
 
 	// Rewrite the pending index as layout 1 had it.
@@ -107,6 +123,22 @@ func TestUpgradeLayout1(t *testing.T) {
 		if err := pb.DeleteBucket(bucketHashBlocks); err != nil {
 			return err
 		}
+		// The orders: a bucket each.
+		for _, o := range layout1Orders {
+			b, err := pb.CreateBucket(o.name)
+			if err != nil {
+				return err
+			}
+			c := pb.Bucket(bucketOrders).Cursor()
+			for k, _ := c.Seek([]byte{o.prefix}); k != nil && k[0] == o.prefix; k, _ = c.Next() {
+				if err := b.Put(append([]byte(nil), k[1:]...), nil); err != nil {
+					return err
+				}
+			}
+		}
+		if err := pb.DeleteBucket(bucketOrders); err != nil {
+			return err
+		}
 		// Counters: in meta.
 		if err := pb.Bucket(bucketMeta).Put(keyCounters, append([]byte(nil), pb.Get(keyCounters)...)); err != nil {
 			return err
@@ -143,6 +175,12 @@ func TestUpgradeLayout1(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	after := listed()
+	for _, o := range orders {
+		if len(after[o]) != 3000-1 || fmt.Sprint(after[o]) != fmt.Sprint(before[o]) {
+			t.Errorf("order %s after the upgrade differs (%d tasks listed)", o, len(after[o]))
+		}
 	}
 	next, err := s.NextTask(p, SamplingSequential)
 	if err != nil || next.ID != 1030 {

@@ -143,6 +143,16 @@ func cancelledKeys(id int64, s summary) (asc, desc []byte) {
 	return cat(u64(uint64(s.cancelled)), descT), cat(u64(^uint64(s.cancelled)), descT)
 }
 
+// orderKeys returns the keys of a completed task in bucket orders.
+func orderKeys(id int64, s summary) [4][]byte {
+	a, d := completedAtKeys(id, s)
+	ca, cd := cancelledKeys(id, s)
+	return [4][]byte{
+		cat([]byte{orderCompleted}, a), cat([]byte{orderCompletedDesc}, d),
+		cat([]byte{orderCancelled}, ca), cat([]byte{orderCancelledDesc}, cd),
+	}
+}
+
 // summarize reads a task's completions and describes them.
 func (t *ptx) summarize(id int64) summary {
 	var s summary
@@ -167,14 +177,10 @@ func (t *ptx) summarize(id int64) summary {
 
 // reindex moves a task's completion indexes from old to new.
 func (t *ptx) reindex(id int64, old, cur summary) error {
+	orders := t.bk(bucketOrders)
 	if old.n > 0 {
-		a, d := completedAtKeys(id, old)
-		ca, cd := cancelledKeys(id, old)
-		for _, p := range []struct {
-			b []byte
-			k []byte
-		}{{bucketByCompleted, a}, {bucketByCompletedDesc, d}, {bucketByCancelled, ca}, {bucketByCancelledDesc, cd}} {
-			if err := t.bk(p.b).Delete(p.k); err != nil {
+		for _, k := range orderKeys(id, old) {
+			if err := orders.Delete(k); err != nil {
 				return err
 			}
 		}
@@ -183,13 +189,8 @@ func (t *ptx) reindex(id int64, old, cur summary) error {
 	t.c.Completions += cur.n - old.n
 	t.dirty = true
 	if cur.n > 0 {
-		a, d := completedAtKeys(id, cur)
-		ca, cd := cancelledKeys(id, cur)
-		for _, p := range []struct {
-			b []byte
-			k []byte
-		}{{bucketByCompleted, a}, {bucketByCompletedDesc, d}, {bucketByCancelled, ca}, {bucketByCancelledDesc, cd}} {
-			if err := t.bk(p.b).Put(p.k, nil); err != nil {
+		for _, k := range orderKeys(id, cur) {
+			if err := orders.Put(k, nil); err != nil {
 				return err
 			}
 		}

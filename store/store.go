@@ -110,7 +110,8 @@ func Open(path string, opts Options) (*Store, error) {
 // version to the current layout: the buckets added since are created, and
 // layout 1's pending index (a key per pending task, and a count per block)
 // and content hashes (a key per task) become layout 2's per-block values,
-// and its counters move from meta to the project bucket.
+// its four order buckets become one, and its counters move from meta to
+// the project bucket.
 func upgrade(tx *bolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(bucketProjects)
 	if err != nil {
@@ -169,8 +170,35 @@ func upgrade(tx *bolt.Tx) error {
 				return fmt.Errorf("upgrade project %q: %w", name, err)
 			}
 		}
+		orders := pb.Bucket(bucketOrders)
+		for _, o := range layout1Orders {
+			old := pb.Bucket(o.name)
+			if old == nil {
+				continue
+			}
+			orders.FillPercent = 1
+			err := old.ForEach(func(k, _ []byte) error {
+				return orders.Put(cat([]byte{o.prefix}, k), nil)
+			})
+			if err == nil {
+				err = pb.DeleteBucket(o.name)
+			}
+			if err != nil {
+				return fmt.Errorf("upgrade project %q: %w", name, err)
+			}
+		}
 		return meta.Put(keySchema, []byte(schemaVersion))
 	})
+}
+
+// layout1Orders are layout 1's order buckets and their prefixes in
+// layout 2's bucket orders.
+var layout1Orders = []struct {
+	name   []byte
+	prefix byte
+}{
+	{[]byte("by_completed"), orderCompleted}, {[]byte("by_completed_desc"), orderCompletedDesc},
+	{[]byte("by_cancelled"), orderCancelled}, {[]byte("by_cancelled_desc"), orderCancelledDesc},
 }
 
 // Buckets of layout 1 that layout 2 replaced by pending_bits and

@@ -557,18 +557,18 @@ func (s *Store) ListTasks(project, order string, offset, limit int64) ([]Task, e
 			for k := nth(t.bk(bucketBlocksTasks), c, total-1-offset); k != nil && add(k); k, _ = c.Prev() {
 			}
 		default:
-			idx := map[string][]byte{
-				OrderCompletedAt: bucketByCompleted, OrderCompletedAtDesc: bucketByCompletedDesc,
-				OrderHasCancelled: bucketByCancelled, OrderHasCancelledDesc: bucketByCancelledDesc,
-			}[order]
+			prefix := []byte{map[string]byte{
+				OrderCompletedAt: orderCompleted, OrderCompletedAtDesc: orderCompletedDesc,
+				OrderHasCancelled: orderCancelled, OrderHasCancelledDesc: orderCancelledDesc,
+			}[order]}
 			done := t.c.CompletedTasks
 			if offset < done {
-				c := t.bk(idx).Cursor()
-				k, _ := c.First()
+				c := t.bk(bucketOrders).Cursor()
+				k, _ := c.Seek(prefix)
 				for i := int64(0); i < offset && k != nil; i++ {
 					k, _ = c.Next()
 				}
-				for ; k != nil; k, _ = c.Next() {
+				for ; k != nil && k[0] == prefix[0]; k, _ = c.Next() {
 					if !add(k[len(k)-8:]) {
 						return nil
 					}
