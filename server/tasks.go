@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 
+	"labelstudio/server/importer"
 	"labelstudio/store"
 )
 
@@ -41,10 +43,6 @@ func renderTask(tk store.Task, mode renderMode) []byte {
 	if !tk.Completed() {
 		return raw
 	}
-	var probe struct {
-		Predictions json.RawMessage `json:"predictions"`
-	}
-	_ = json.Unmarshal(raw, &probe)
 	b := make([]byte, 0, len(raw)+256*len(tk.Completions))
 	b = append(b, raw[:len(raw)-1]...)
 	b = append(b, `,"completions":[`...)
@@ -55,7 +53,7 @@ func renderTask(tk store.Task, mode renderMode) []byte {
 		b = append(b, c.Raw...)
 	}
 	b = append(b, ']')
-	if len(probe.Predictions) == 0 {
+	if !hasPredictions(raw) {
 		b = append(b, `,"predictions":[]`...)
 	}
 	if mode == renderList {
@@ -65,6 +63,39 @@ func renderTask(tk store.Task, mode renderMode) []byte {
 		b = strconv.AppendInt(b, tk.Cancelled, 10)
 	}
 	return append(b, '}')
+}
+
+// errFound stops a walk over an object's members early.
+var errFound = errors.New("found")
+
+// hasPredictions reports whether a stored task has a top-level
+// "predictions" member, whatever its value (null too). It walks the members
+// without decoding them and matches the key as a JSON decoder fills a
+// struct field: escapes decoded, case folded.
+func hasPredictions(raw []byte) bool {
+	found := false
+	_ = importer.ObjectMembers(raw, func(key, _ []byte) error {
+		if isPredictionsKey(key) {
+			found = true
+			return errFound
+		}
+		return nil
+	})
+	return found
+}
+
+// isPredictionsKey matches a raw JSON key (quotes included) to "predictions".
+func isPredictionsKey(key []byte) bool {
+	const name = "predictions"
+	if len(key) < 2 {
+		return false
+	}
+	inner := key[1 : len(key)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return bytes.EqualFold(inner, []byte(name))
+	}
+	s, ok := importer.UnquoteKey(key)
+	return ok && strings.EqualFold(s, name)
 }
 
 func sendRawJSON(c *fiber.Ctx, status int, body []byte) error {
