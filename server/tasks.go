@@ -43,7 +43,16 @@ func renderTask(tk store.Task, mode renderMode) []byte {
 	if !tk.Completed() {
 		return raw
 	}
-	b := make([]byte, 0, len(raw)+256*len(tk.Completions))
+	// The buffer takes the whole answer, so that it never grows: the
+	// completions, the separators and the keys this adds.
+	size := len(raw) + len(`,"completions":[]`) + len(`,"predictions":[]`)
+	for _, c := range tk.Completions {
+		size += len(c.Raw) + 1
+	}
+	if mode == renderList {
+		size += len(`,"completed_at":"2006-01-02 15:04:05","has_cancelled_completions":`) + 20
+	}
+	b := make([]byte, 0, size)
 	b = append(b, raw[:len(raw)-1]...)
 	b = append(b, `,"completions":[`...)
 	for i, c := range tk.Completions {
