@@ -371,16 +371,7 @@ func setupProject(st *store.Store, cmd string, o options, stdout io.Writer) erro
 			return fmt.Errorf("the labeling config is invalid: %w", err)
 		}
 		err = st.SetLabelConfig(o.project, labelCfg, func(f store.Facts) error {
-			if f.Tasks > 0 {
-				if err := cfg.CheckInputCompatibility(f.CommonDataKeys); err != nil {
-					return err
-				}
-			}
-			var used []labelconfig.ResultKey
-			for _, t := range f.Triples {
-				used = append(used, labelconfig.ResultKey{FromName: t.FromName, ToName: t.ToName, Type: t.Type})
-			}
-			return cfg.CheckOutputCompatibility(used, f.LabelsByFromName)
+			return server.CheckCompatible(cfg, f)
 		})
 		if err != nil {
 			return fmt.Errorf("the labeling config does not fit the project's tasks and completions: %w", err)

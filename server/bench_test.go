@@ -67,3 +67,41 @@ func BenchmarkCompletionRequestParallel(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "completions/s")
 	cputime.Report(b, cpu, "cpu-ms/completion", 1)
 }
+
+// BenchmarkRenderTask renders a stored, completed task as GET /api/tasks/<id>
+// and /api/tasks serve it: without predictions (the renderer adds an empty
+// list) and with them.
+func BenchmarkRenderTask(b *testing.B) {
+	s, st := newTestServer(b)
+	text := strings.Repeat("a sentence of ordinary length for a text task, ", 40)
+	ids := importTexts(b, s, text, text)
+	result := `{"lead_time":2,"result":[{"id":"x","from_name":"sentiment","to_name":"text","type":"choices","value":{"choices":["Positive"]}}]}`
+	for _, id := range ids {
+		if r := callJSON(b, s, "POST", fmt.Sprintf("/api/tasks/%d/completions", id), result); r.status != 201 {
+			b.Fatal(r.status, r.body)
+		}
+	}
+	if err := st.SetPredictions("test", ids[1], []byte(`[{"result":[],"score":0.5,"model_version":"m"}]`)); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		id   int64
+	}{{"without_predictions", ids[0]}, {"with_predictions", ids[1]}} {
+		tk, err := st.Task("test", c.id)
+		if err != nil || !tk.Completed() {
+			b.Fatal(err, tk.Completed())
+		}
+		for _, mode := range []struct {
+			name string
+			mode renderMode
+		}{{"get", renderGet}, {"list", renderList}} {
+			b.Run(c.name+"/"+mode.name, func(b *testing.B) {
+				b.SetBytes(int64(len(tk.Raw)))
+				for b.Loop() {
+					renderTask(tk, mode.mode)
+				}
+			})
+		}
+	}
+}

@@ -40,7 +40,7 @@ func (s *Server) checkConfig(c *fiber.Ctx, text string) (*labelconfig.Config, er
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCompatible(cfg, f); err != nil {
+	if err := CheckCompatible(cfg, f); err != nil {
 		return nil, s.compatResponse(c, err)
 	}
 	return cfg, nil
@@ -49,12 +49,12 @@ func (s *Server) checkConfig(c *fiber.Ctx, text string) (*labelconfig.Config, er
 // compatResponse turns a compatibility error into the 400 answer, naming
 // how many completions and which tasks block the change.
 func (s *Server) compatResponse(c *fiber.Ctx, err error) error {
-	var ce *compatError
+	var ce *labelconfig.CompatError
 	if !errors.As(err, &ce) {
 		return err
 	}
-	msgs := append([]string(nil), ce.msgs...)
-	for _, u := range ce.uses {
+	msgs := ce.Messages()
+	for _, u := range compatUses(ce.Problems) {
 		ids, n, qerr := s.st.TasksUsing(s.projectName(c), u.fromName, u.label, 20)
 		if qerr != nil || n == 0 {
 			continue
@@ -66,6 +66,34 @@ func (s *Server) compatResponse(c *fiber.Ctx, err error) error {
 		msgs = append(msgs, fmt.Sprintf("%d completion(s) use %s, in tasks %s: delete or update them first", n, what, idList(ids, n)))
 	}
 	return jsonError(fiber.StatusBadRequest, fiber.Map{"label_config": msgs}, strings.Join(msgs, "; "))
+}
+
+// compatUse names a control (and label) that a refused config drops.
+type compatUse struct{ fromName, label string }
+
+// compatUses lists the controls and labels in use that a refused config
+// drops, each once, in the order of the problems.
+func compatUses(problems []labelconfig.Incompatibility) []compatUse {
+	var uses []compatUse
+	seen := map[compatUse]bool{}
+	add := func(u compatUse) {
+		if !seen[u] {
+			seen[u] = true
+			uses = append(uses, u)
+		}
+	}
+	for _, p := range problems {
+		switch {
+		case p.FromName == "":
+		case len(p.Labels) == 0:
+			add(compatUse{fromName: p.FromName})
+		default:
+			for _, l := range p.Labels {
+				add(compatUse{fromName: p.FromName, label: l})
+			}
+		}
+	}
+	return uses
 }
 
 func idList(ids []int64, total int64) string {
@@ -171,9 +199,6 @@ func cellText(v json.RawMessage) string {
 	}
 	return string(v)
 }
-
-// compatUse names a control (and label) that a refused config drops.
-type compatUse struct{ fromName, label string }
 
 // listTemplates: GET /api/templates — the gallery for the setup page.
 func (s *Server) listTemplates(c *fiber.Ctx) error {

@@ -2,8 +2,12 @@ package server
 
 import (
 	"net/url"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+
+	json "github.com/goccy/go-json"
 )
 
 func TestConfigHelpers(t *testing.T) {
@@ -48,5 +52,63 @@ func TestExampleFileTxtNeedsOneKey(t *testing.T) {
 	r := callJSON(t, s, "GET", "/api/import-example-file?q=txt", "")
 	if r.status != 400 || !strings.Contains(r.body, "TXT is unsupported") {
 		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
+
+// TestConfigChangeListsEveryProblem: a config change that breaks the stored
+// tasks and completions in several ways is refused with every problem, in a
+// fixed order (data keys, recorded triples, recorded controls and labels),
+// followed by the completions that block it; nothing is saved.
+func TestConfigChangeListsEveryProblem(t *testing.T) {
+	s, st := newTestServer(t)
+	ids := importTexts(t, s, "a", "b")
+	for i, id := range ids {
+		result := `{"result":[{"id":"s","from_name":"sentiment","to_name":"text","type":"choices","value":{"choices":["Positive"]}}`
+		if i == 0 {
+			result += `,{"id":"t","from_name":"topic","to_name":"text","type":"choices","value":{"choices":["Sport"]}}`
+		}
+		if r := callJSON(t, s, "POST", "/api/tasks/"+strconv.FormatInt(id, 10)+"/completions", result+`]}`); r.status != 201 {
+			t.Fatalf("completion: %d %s", r.status, r.body)
+		}
+	}
+	cfg := `<View><Image name="img" value="$image"/><Text name="body" value="$body"/>` +
+		`<Choices name="sentiment" toName="img"><Choice value="Negative"/><Choice value="Other"/></Choices>` +
+		`<Labels name="ner" toName="body"><Label value="X"/></Labels></View>`
+	prefix := "You've already completed some tasks, but some of them couldn't be loaded with this config: "
+	both := strconv.FormatInt(ids[0], 10) + ", " + strconv.FormatInt(ids[1], 10)
+	first := strconv.FormatInt(ids[0], 10)
+	want := []string{
+		"You have already imported tasks and they are incompatible with a new config. You've specified value=$image, but imported tasks contain only keys: ['text']",
+		"You have already imported tasks and they are incompatible with a new config. You've specified value=$body, but imported tasks contain only keys: ['text']",
+		prefix + "name=sentiment, toName=text, type=choices are expected",
+		prefix + "name=topic, toName=text, type=choices are expected",
+		prefix + "there are labels already created for \"sentiment\":\n['Positive']",
+		prefix + "name=topic is expected",
+		`2 completion(s) use control "sentiment", in tasks ` + both + `: delete or update them first`,
+		`1 completion(s) use control "topic", in tasks ` + first + `: delete or update them first`,
+		`2 completion(s) use label "Positive" of control "sentiment", in tasks ` + both + `: delete or update them first`,
+	}
+	body, _ := json.Marshal(map[string]string{"label_config": cfg})
+	for _, path := range []string{"/api/validate-config", "/api/project/config"} {
+		for range 5 { // the order must not depend on map iteration
+			r := callJSON(t, s, "POST", path, string(body))
+			if r.status != 400 {
+				t.Fatalf("%s: %d %s", path, r.status, r.body)
+			}
+			var got struct {
+				LabelConfig []string `json:"label_config"`
+			}
+			r.json(t, &got)
+			if !reflect.DeepEqual(got.LabelConfig, want) {
+				t.Fatalf("%s:\ngot  %q\nwant %q", path, got.LabelConfig, want)
+			}
+		}
+	}
+	p, err := st.Project("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.LabelConfig != textConfig {
+		t.Errorf("refused config was saved: %s", p.LabelConfig)
 	}
 }

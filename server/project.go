@@ -148,7 +148,7 @@ func (s *Server) saveConfig(c *fiber.Ctx) error {
 		return err
 	}
 	err = s.st.SetLabelConfigAt(s.projectName(c), text, base, func(f store.Facts) error {
-		return checkCompatible(cfg, f)
+		return CheckCompatible(cfg, f)
 	})
 	var cc *store.ConfigConflict
 	if errors.As(err, &cc) {
@@ -209,107 +209,20 @@ func configFromRequest(c *fiber.Ctx) (string, bool) {
 	return "", false
 }
 
-// compatError lists why a new config does not fit the stored data.
-type compatError struct {
-	msgs []string
-	// uses are the controls and labels in use that the config drops.
-	uses []compatUse
-}
-
-func (e *compatError) Error() string { return strings.Join(e.msgs, "; ") }
-
-// checkCompatible checks a new config against the project's data keys
-// (config.md §8.1). The checks against stored completions are in
-// checkOutputCompatible.
-func checkCompatible(cfg *labelconfig.Config, f store.Facts) error {
-	var msgs []string
-	if f.Tasks > 0 {
-		have := map[string]bool{}
-		for _, k := range f.CommonDataKeys {
-			have[k] = true
-		}
-		seen := map[string]bool{}
-		for _, ctl := range cfg.Controls() {
-			for _, in := range ctl.Inputs {
-				if have[in.Value] || seen[in.Value] {
-					continue
-				}
-				seen[in.Value] = true
-				msgs = append(msgs, "You have already imported tasks and they are incompatible with a new config. You've specified value=$"+
-					in.Value+", but imported tasks contain only keys: ["+quoteList(f.CommonDataKeys)+"]")
-			}
-		}
+// CheckCompatible checks a new config against a project's tasks and
+// completions (config.md §8). The error is a *labelconfig.CompatError that
+// lists every problem.
+func CheckCompatible(cfg *labelconfig.Config, f store.Facts) error {
+	results := make([]labelconfig.ResultKey, len(f.Triples))
+	for i, t := range f.Triples {
+		results[i] = labelconfig.ResultKey{FromName: t.FromName, ToName: t.ToName, Type: t.Type}
 	}
-	out, uses := checkOutputCompatible(cfg, f)
-	msgs = append(msgs, out...)
-	if len(msgs) > 0 {
-		return &compatError{msgs: msgs, uses: uses}
-	}
-	return nil
-}
-
-// checkOutputCompatible checks a new config against the results stored
-// completions hold (config.md §8.2).
-func checkOutputCompatible(cfg *labelconfig.Config, f store.Facts) ([]string, []compatUse) {
-	const prefix = "You've already completed some tasks, but some of them couldn't be loaded with this config: "
-	allowed := map[[3]string]bool{}
-	for _, ctl := range cfg.Controls() {
-		if len(ctl.ToName) > 0 {
-			allowed[[3]string{ctl.Name, ctl.ToName[0], strings.ToLower(ctl.Type)}] = true
-		}
-	}
-	var msgs []string
-	var uses []compatUse
-	for _, t := range f.Triples {
-		if !allowed[[3]string{t.FromName, t.ToName, t.Type}] {
-			msgs = append(msgs, prefix+"name="+t.FromName+", toName="+t.ToName+", type="+t.Type+" are expected")
-			uses = append(uses, compatUse{fromName: t.FromName})
-		}
-	}
-	for from, labels := range f.LabelsByFromName {
-		ctl, ok := cfg.Control(from)
-		if !ok {
-			msgs = append(msgs, prefix+"name="+from+" is expected")
-			if !usesControl(uses, from) {
-				uses = append(uses, compatUse{fromName: from})
-			}
-			continue
-		}
-		have := map[string]bool{}
-		for _, l := range ctl.Labels {
-			have[l] = true
-		}
-		var missing []string
-		for _, l := range labels {
-			if !have[l] {
-				missing = append(missing, l)
-			}
-		}
-		if len(missing) > 0 {
-			msgs = append(msgs, prefix+`there are labels already created for "`+from+"\":\n["+quoteList(missing)+"]")
-			for _, l := range missing {
-				uses = append(uses, compatUse{fromName: from, label: l})
-			}
-		}
-	}
-	return msgs, uses
-}
-
-func usesControl(uses []compatUse, from string) bool {
-	for _, u := range uses {
-		if u.fromName == from && u.label == "" {
-			return true
-		}
-	}
-	return false
-}
-
-func quoteList(items []string) string {
-	q := make([]string, len(items))
-	for i, it := range items {
-		q[i] = "'" + it + "'"
-	}
-	return strings.Join(q, ", ")
+	return cfg.CheckCompatibility(labelconfig.Stored{
+		HasTasks: f.Tasks > 0,
+		DataKeys: f.CommonDataKeys,
+		Results:  results,
+		Labels:   f.LabelsByFromName,
+	})
 }
 
 // nextTask: GET /api/project/next.

@@ -109,26 +109,24 @@ func (s *Server) sessions(c *fiber.Ctx) error {
 		ss = session{ID: store.NewUUID(), User: store.NewUUID()}
 	}
 	dirty := !ok
-	if ss.Project != "" {
-		if _, err := s.st.Project(ss.Project); errors.Is(err, store.ErrNotFound) {
-			owner, _, _ := strings.Cut(ss.Project, "/")
-			if owner != ss.User {
-				// A shared project that is gone: fall back to an own one.
-				delete(ss.SharedProjects, ss.Project)
-				ss.Project = ""
-				dirty = true
-			}
-		}
+	// One read tells whether the session's project is still there; errors
+	// other than "not found" leave the session as it is.
+	missing := ss.Project == ""
+	if !missing {
+		_, err := s.st.Project(ss.Project)
+		missing = errors.Is(err, store.ErrNotFound)
 	}
-	if ss.Project == "" {
-		ss.Project = ss.User + "/" + store.NewUUID()
+	owner, id, _ := strings.Cut(ss.Project, "/")
+	if missing && owner != ss.User {
+		// No project yet, or a shared one that is gone: use a new own one.
+		delete(ss.SharedProjects, ss.Project)
+		id = store.NewUUID()
+		ss.Project = ss.User + "/" + id
 		dirty = true
 	}
-	if owner, id, _ := strings.Cut(ss.Project, "/"); owner == ss.User {
-		if _, err := s.st.Project(ss.Project); errors.Is(err, store.ErrNotFound) {
-			if _, err := s.st.CreateProjectWithUUID(ss.Project, id, s.newProjectSettings(""), s.opts.DefaultLabelConfig); err != nil && !errors.Is(err, store.ErrConflict) {
-				return err
-			}
+	if missing {
+		if _, err := s.st.CreateProjectWithUUID(ss.Project, id, s.newProjectSettings(""), s.opts.DefaultLabelConfig); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
 		}
 	}
 	if dirty {

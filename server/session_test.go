@@ -132,3 +132,70 @@ func TestProjectSwitchSingleMode(t *testing.T) {
 		{name: "projects list", method: "GET", url: "/api/projects", wantStatus: 200, want: []string{`"name":"test"`, `"current":true`}},
 	})
 }
+
+// TestMultiSessionProjectGone: a session whose own project was deleted gets
+// it back under the same name, with the same cookie; one whose shared
+// project was deleted moves to a new project of its own and forgets it.
+func TestMultiSessionProjectGone(t *testing.T) {
+	s, st := newMultiServer(t)
+	alice := &browser{t: t, s: s}
+	bob := &browser{t: t, s: s}
+	projectOf := func(b *browser) string {
+		t.Helper()
+		var p map[string]any
+		r := b.do("GET", "/api/project", "")
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		json.Unmarshal([]byte(r.body), &p)
+		name, _ := p["project_name"].(string)
+		if name == "" {
+			t.Fatalf("no project name: %s", r.body)
+		}
+		return name
+	}
+	own := projectOf(alice)
+	cookie := alice.cookie
+	if err := st.DeleteProject(own); err != nil {
+		t.Fatal(err)
+	}
+	if got := projectOf(alice); got != own || alice.cookie != cookie {
+		t.Fatalf("own project gone: now %q (was %q), cookie changed %v", got, own, alice.cookie != cookie)
+	}
+	if _, err := st.Project(own); err != nil {
+		t.Fatalf("own project not made again: %v", err)
+	}
+
+	bobsOwn := projectOf(bob)
+	p, err := st.Project(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bob.do("GET", "/api/project-switch?uuid="+p.UUID, ""); r.status != 302 {
+		t.Fatalf("switch: %d %s", r.status, r.body)
+	}
+	if got := projectOf(bob); got != own {
+		t.Fatalf("bob after switch: %q", got)
+	}
+	if err := st.DeleteProject(own); err != nil {
+		t.Fatal(err)
+	}
+	cookie = bob.cookie
+	got := projectOf(bob)
+	if got == own || got == bobsOwn || !strings.HasPrefix(got, strings.SplitN(bobsOwn, "/", 2)[0]+"/") || bob.cookie == cookie {
+		t.Fatalf("shared project gone: bob is on %q (own %q, shared %q), new cookie %v", got, bobsOwn, own, bob.cookie != cookie)
+	}
+	if _, err := st.Project(own); err == nil {
+		t.Fatal("alice's deleted project was made again for bob")
+	}
+	var list []projectInfo
+	json.Unmarshal([]byte(bob.do("GET", "/api/projects", "").body), &list)
+	for _, pi := range list {
+		if pi.Shared || pi.Name == own {
+			t.Fatalf("bob still lists the deleted project: %+v", list)
+		}
+	}
+	if len(list) != 2 {
+		t.Fatalf("bob's projects: %+v", list)
+	}
+}

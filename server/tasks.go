@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 
+	"labelstudio/server/importer"
 	"labelstudio/store"
 )
 
@@ -41,11 +43,16 @@ func renderTask(tk store.Task, mode renderMode) []byte {
 	if !tk.Completed() {
 		return raw
 	}
-	var probe struct {
-		Predictions json.RawMessage `json:"predictions"`
+	// The buffer takes the whole answer, so that it never grows: the
+	// completions, the separators and the keys this adds.
+	size := len(raw) + len(`,"completions":[]`) + len(`,"predictions":[]`)
+	for _, c := range tk.Completions {
+		size += len(c.Raw) + 1
 	}
-	_ = json.Unmarshal(raw, &probe)
-	b := make([]byte, 0, len(raw)+256*len(tk.Completions))
+	if mode == renderList {
+		size += len(`,"completed_at":"2006-01-02 15:04:05","has_cancelled_completions":`) + 20
+	}
+	b := make([]byte, 0, size)
 	b = append(b, raw[:len(raw)-1]...)
 	b = append(b, `,"completions":[`...)
 	for i, c := range tk.Completions {
@@ -55,7 +62,7 @@ func renderTask(tk store.Task, mode renderMode) []byte {
 		b = append(b, c.Raw...)
 	}
 	b = append(b, ']')
-	if len(probe.Predictions) == 0 {
+	if !hasPredictions(raw) {
 		b = append(b, `,"predictions":[]`...)
 	}
 	if mode == renderList {
@@ -65,6 +72,39 @@ func renderTask(tk store.Task, mode renderMode) []byte {
 		b = strconv.AppendInt(b, tk.Cancelled, 10)
 	}
 	return append(b, '}')
+}
+
+// errFound stops a walk over an object's members early.
+var errFound = errors.New("found")
+
+// hasPredictions reports whether a stored task has a top-level
+// "predictions" member, whatever its value (null too). It walks the members
+// without decoding them and matches the key as a JSON decoder fills a
+// struct field: escapes decoded, case folded.
+func hasPredictions(raw []byte) bool {
+	found := false
+	_ = importer.ObjectMembers(raw, func(key, _ []byte) error {
+		if isPredictionsKey(key) {
+			found = true
+			return errFound
+		}
+		return nil
+	})
+	return found
+}
+
+// isPredictionsKey matches a raw JSON key (quotes included) to "predictions".
+func isPredictionsKey(key []byte) bool {
+	const name = "predictions"
+	if len(key) < 2 {
+		return false
+	}
+	inner := key[1 : len(key)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return bytes.EqualFold(inner, []byte(name))
+	}
+	s, ok := importer.UnquoteKey(key)
+	return ok && strings.EqualFold(s, name)
 }
 
 func sendRawJSON(c *fiber.Ctx, status int, body []byte) error {

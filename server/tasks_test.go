@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+
+	json "github.com/goccy/go-json"
 )
 
 func TestTaskEndpoints(t *testing.T) {
@@ -170,5 +174,90 @@ func TestCompletionConflict(t *testing.T) {
 	}
 	if r := callJSON(t, s, "GET", "/api/tasks/1", ""); !strings.Contains(r.body, `"lead_time":5`) || !strings.Contains(r.body, `"revision":2`) {
 		t.Fatalf("stored after conflict: %s", r.body)
+	}
+}
+
+// decodedPredictions is how a JSON decoder sees a task's predictions key:
+// what hasPredictions must agree with.
+func decodedPredictions(raw []byte) bool {
+	var probe struct {
+		Predictions json.RawMessage `json:"predictions"`
+	}
+	_ = json.Unmarshal(raw, &probe)
+	return len(probe.Predictions) > 0
+}
+
+var predictionsSeeds = []string{
+	`{"id":1,"data":{"text":"a"}}`,
+	`{"id":1,"data":{"text":"a"},"predictions":[{"result":[],"score":0.5}]}`,
+	`{"id":1,"data":{"text":"a"},"predictions":[]}`,
+	`{"id":1,"data":{"text":"a"},"predictions":null}`,
+	`{"data":{"predictions":[1]},"id":1,"meta":{"predictions":2},"task_path":"predictions"}`,
+	`{"id":1,"data":{"text":"\"predictions\":[1]"}}`,
+	`{"id":1,"Predictions":[1]}`,
+	`{"id":1,"pre\u0064ictions":[1]}`,
+	`{"id":1,"predictionſ":[1]}`,
+	`{"id":1,"prediction":[1],"predictionss":[1]}`,
+	`{ "id" : 1 , "predictions" : [ ] }`,
+	`{}`,
+}
+
+func TestHasPredictions(t *testing.T) {
+	want := []bool{false, true, true, true, false, false, true, true, true, false, true, false}
+	for i, raw := range predictionsSeeds {
+		if got := hasPredictions([]byte(raw)); got != want[i] || got != decodedPredictions([]byte(raw)) {
+			t.Errorf("%s: got %v, want %v", raw, got, want[i])
+		}
+	}
+}
+
+// FuzzHasPredictions: on any JSON object, hasPredictions agrees with a full
+// decode.
+func FuzzHasPredictions(f *testing.F) {
+	for _, seed := range predictionsSeeds {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		b := bytes.TrimSpace([]byte(raw))
+		if !json.Valid(b) || len(b) == 0 || b[0] != '{' {
+			return
+		}
+		if got, want := hasPredictions(b), decodedPredictions(b); got != want {
+			t.Fatalf("%s: got %v, want %v", raw, got, want)
+		}
+	})
+}
+
+// TestRenderTaskPredictions: a completed task gets an empty predictions list
+// only when it has no predictions key; the rest of its JSON is kept as
+// stored.
+func TestRenderTaskPredictions(t *testing.T) {
+	s, st := newTestServer(t)
+	ids := importTexts(t, s, "a", "b", "c")
+	for _, id := range ids {
+		if r := callJSON(t, s, "POST", "/api/tasks/"+strconv.FormatInt(id, 10)+"/completions", `{"result":[]}`); r.status != 201 {
+			t.Fatal(r.status, r.body)
+		}
+	}
+	if err := st.SetPredictions("test", ids[1], []byte(`[{"result":[],"score":0.5}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPredictions("test", ids[2], []byte(`[]`)); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{`"predictions":[]`, `"predictions":[{"result":[],"score":0.5}]`, `"predictions":[]`} {
+		tk, err := st.Task("test", ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []renderMode{renderGet, renderList} {
+			got := renderTask(tk, mode)
+			if !json.Valid(got) || bytes.Count(got, []byte(`"predictions":`)) != 1 || !bytes.Contains(got, []byte(want)) {
+				t.Errorf("task %d, mode %d: %s", ids[i], mode, got)
+			}
+			if raw := bytes.TrimSpace(tk.Raw); !bytes.HasPrefix(got, raw[:len(raw)-1]) {
+				t.Errorf("task %d, mode %d: stored JSON not kept: %s", ids[i], mode, got)
+			}
+		}
 	}
 }

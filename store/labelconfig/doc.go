@@ -10,7 +10,7 @@
 // the comment-free and single-line variants sent to the frontend (FullConfig,
 // LineConfig), sample tasks for the Setup and Import pages (SampleTask) and
 // the compatibility checks run when a config changes under existing tasks and
-// completions (CheckInputCompatibility, CheckOutputCompatibility).
+// completions (CheckCompatibility).
 //
 // The behaviour follows Label Studio 0.8.1 as described in the project's
 // config specification. The XML parser is the package's own strict XML 1.0

@@ -22,8 +22,7 @@ const namesInMessage = 100
 //  5. every `toName` item of a control tag names an input (object) tag.
 //
 // On failure the error is an *Error. The compatibility checks with existing
-// tasks and completions (§3.6) are CheckInputCompatibility and
-// CheckOutputCompatibility.
+// tasks and completions (§3.6) are in CheckCompatibility.
 func Validate(text string) (*Config, error) {
 	c, err := Parse(text)
 	if err != nil {
