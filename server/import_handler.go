@@ -39,7 +39,18 @@ func (s *Server) importTasks(c *fiber.Ctx) error {
 	}
 	skip := c.QueryBool("skip_duplicates")
 	run := newImportRun(s.st, p.Name, cfg, store.ImportOptions{SkipDuplicates: skip}, limits, s.opts.UploadDir)
-	formats, err := s.readImport(c, run, body)
+	var input io.Reader = body
+	if cl := c.Request().Header.ContentLength(); cl > 0 && cl <= pipeBodyLimit && isJSONImport(c) {
+		// A small JSON body (the usual scripted import of some thousand
+		// tasks) is read whole first; then it is parsed and stored at once.
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return importErrorf("load_tasks: cannot read the request body: %v", err)
+		}
+		input = bytes.NewReader(data)
+		run.startPipe()
+	}
+	formats, err := s.readImport(c, run, input)
 	res, err := run.finish(err)
 	if err != nil {
 		var ie *ImportError
@@ -71,6 +82,22 @@ func (s *Server) importTasks(c *fiber.Ctx) error {
 		return sendImportAnswer(c, out, res.TaskIDs)
 	}
 	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// pipeBodyLimit is the largest JSON body an import reads whole and then
+// parses and stores at the same time.
+const pipeBodyLimit = 4 << 20
+
+// isJSON reports whether the request says its body is JSON.
+func isJSON(c *fiber.Ctx) bool {
+	return strings.Contains(strings.ToLower(string(c.Request().Header.ContentType())), fiber.MIMEApplicationJSON)
+}
+
+// isJSONImport reports whether readImport reads the body as JSON tasks.
+func isJSONImport(c *fiber.Ctx) bool {
+	mt, _, _ := mime.ParseMediaType(string(c.Request().Header.ContentType()))
+	mt = strings.ToLower(mt)
+	return mt != fiber.MIMEMultipartForm && mt != fiber.MIMEApplicationForm && isJSON(c)
 }
 
 // streamIDsOver is the number of new task ids from which the answer is
@@ -132,7 +159,7 @@ func (s *Server) readImport(c *fiber.Ctx, run *importRun, body io.Reader) (map[s
 			return s.importURL(run, u)
 		}
 		return nil, importErrorf("load_tasks: No data found in DATA or in FILES")
-	case strings.Contains(strings.ToLower(ct), fiber.MIMEApplicationJSON):
+	case isJSON(c):
 		n, err := importJSONBody(run, body)
 		return map[string]int{"request": n}, err
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -109,6 +110,14 @@ type importRun struct {
 	wmu   sync.Mutex
 	werr  error
 
+	// pipe, when set, takes the valid tasks in small batches into one
+	// store transaction while the rest is read (see startPipe).
+	pipe     chan []store.NewTask
+	pipeStop context.CancelFunc
+	pipeDone chan struct{}
+	pipeRes  store.ImportResult
+	pipeErr  error
+
 	chunk  []store.NewTask
 	held   []byte // the block keep copies items into
 	bytes  int
@@ -174,10 +183,67 @@ func (r *importRun) Item(raw []byte) error {
 	nt.TaskPath = r.taskPath
 	r.chunk = append(r.chunk, nt)
 	r.bytes += len(raw)
+	if r.pipe != nil {
+		if len(r.chunk) >= pipeBatch {
+			r.pipe <- r.chunk
+			r.chunk = make([]store.NewTask, 0, pipeBatch)
+		}
+		return nil
+	}
 	if len(r.chunk) >= importChunkTasks || r.bytes >= importChunkBytes {
 		return r.flush()
 	}
 	return nil
+}
+
+// pipeBatch is how many tasks a pipelined import hands over at a time.
+const pipeBatch = 128
+
+// startPipe makes the import store its tasks while it reads them, in one
+// transaction (store.ImportStream): for an input that is in memory whole
+// and small enough for one chunk, reading and storing then use a core each
+// instead of following one another. The transaction holds the database's
+// write lock until finish, so the input must not wait on the network.
+func (r *importRun) startPipe() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.pipe = make(chan []store.NewTask, 4)
+	r.pipeStop = cancel
+	r.pipeDone = make(chan struct{})
+	go func() {
+		defer close(r.pipeDone)
+		r.pipeRes, r.pipeErr = r.st.ImportStream(ctx, r.project, r.opts, r.pipe)
+	}()
+}
+
+// finishPipe ends a pipelined import: it commits when the input was read
+// without error and every item was valid, else it rolls back.
+func (r *importRun) finishPipe(err error) (store.ImportResult, error) {
+	if err == nil && r.limits.MaxTasks >= 0 && r.items > r.limits.MaxTasks {
+		err = &ImportError{Messages: []string{fmt.Sprintf("Maximum task number is %d, current task number is %d", r.limits.MaxTasks, r.items)}}
+	}
+	if err == nil && len(r.errs) == 0 && r.items == 0 {
+		err = &ImportError{Messages: []string{"load_tasks: No tasks added"}}
+	}
+	if err != nil || len(r.errs) > 0 {
+		r.pipeStop()
+	} else if len(r.chunk) > 0 {
+		r.pipe <- r.chunk
+	}
+	close(r.pipe)
+	<-r.pipeDone
+	r.pipeStop()
+	if err == nil && len(r.errs) == 0 {
+		if r.pipeErr == nil {
+			if r.progress != nil {
+				r.progress(r.items)
+			}
+			releaseUploads(r.hosted, true)
+			return r.pipeRes, nil
+		}
+		err = fmt.Errorf("store the tasks: %w", r.pipeErr)
+	}
+	releaseUploads(r.hosted, false)
+	return store.ImportResult{}, r.describe(err)
 }
 
 // keep copies an item: the parsers reuse their buffers, the queued tasks
@@ -270,6 +336,9 @@ func (r *importRun) stopWriter() error {
 // any invalid item it removes everything the import stored and uploaded;
 // otherwise it commits.
 func (r *importRun) finish(err error) (store.ImportResult, error) {
+	if r.pipe != nil {
+		return r.finishPipe(err)
+	}
 	if err == nil && r.limits.MaxTasks >= 0 && r.items > r.limits.MaxTasks {
 		err = &ImportError{Messages: []string{fmt.Sprintf("Maximum task number is %d, current task number is %d", r.limits.MaxTasks, r.items)}}
 	}

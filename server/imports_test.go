@@ -57,6 +57,46 @@ func TestImportAllOrNothing(t *testing.T) {
 	}
 }
 
+// TestImportPipelinedRollsBack: a small JSON body is stored while it is
+// parsed; a bad item after several stored batches still leaves nothing,
+// and the store is free again at once.
+func TestImportPipelinedRollsBack(t *testing.T) {
+	s, st := newTestServer(t)
+	importTexts(t, s, "keep")
+	var items []string
+	for i := 0; i < 5*pipeBatch; i++ {
+		items = append(items, fmt.Sprintf(`{"text":"t%d"}`, i))
+	}
+	head := "[" + strings.Join(items, ",")
+	for _, body := range []string{
+		head + `,{"wrong":1}]`,   // an invalid item
+		head + `,{"text":`,       // cut short
+		head + `] and then text`, // data after the array
+	} {
+		r := callJSON(t, s, "POST", "/api/project/import", body)
+		if r.status != 400 {
+			t.Fatalf("%q: status %d %s", body[len(body)-20:], r.status, r.body)
+		}
+		p, _ := st.Project("test")
+		if p.Counters.Tasks != 1 {
+			t.Fatalf("%q: %d tasks after a refused import", body[len(body)-20:], p.Counters.Tasks)
+		}
+	}
+	// The same items without the bad one are stored, all of them.
+	r := callJSON(t, s, "POST", "/api/project/import", "["+strings.Join(items, ",")+"]")
+	if r.status != 201 || !strings.Contains(r.body, fmt.Sprintf(`"task_count":%d`, len(items))) {
+		t.Fatalf("status %d %.200s", r.status, r.body)
+	}
+	if _, err := st.SaveCompletion("test", 1, []byte(`{"result":[]}`), false); err != nil {
+		t.Fatal(err)
+	}
+	var tk wireTask
+	callJSON(t, s, "GET", fmt.Sprintf("/api/tasks/%d", len(items)), "").json(t, &tk)
+	if tk.ID != int64(len(items)) {
+		t.Fatalf("last task %d, want %d", tk.ID, len(items))
+	}
+}
+
 func TestImportIDsContinue(t *testing.T) {
 	s, _ := newTestServer(t)
 	if ids := importTexts(t, s, "a", "b"); fmt.Sprint(ids) != "[0 1]" {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"math"
@@ -154,6 +155,56 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 		var known map[[16]byte]bool
 		_, err := t.importChunk(tasks, max(t.nextID(), opts.FirstID), opts, now, &res, &known)
 		return err
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return res, nil
+}
+
+// ImportStream is ImportTasks for tasks that arrive in batches while they
+// are still being read: each batch goes into the one transaction as it
+// comes, so reading the next batch overlaps storing this one. It commits
+// when batches is closed, unless ctx is done by then: then nothing is
+// stored and ctx's error is returned. The database's write lock is held
+// until batches is closed, so the sender must produce them without waiting
+// on anything slow (parse a body that is in memory, not a network stream).
+// On an error ImportStream still reads batches until it is closed.
+func (s *Store) ImportStream(ctx context.Context, project string, opts ImportOptions, batches <-chan []NewTask) (ImportResult, error) {
+	drain := func() {
+		for range batches {
+		}
+	}
+	defer drain()
+	now := s.Now().Unix()
+	s.importLock(project).Lock()
+	defer s.importLock(project).Unlock()
+	var res ImportResult
+	err := s.update(project, func(t *ptx) error {
+		res = ImportResult{}
+		var known map[[16]byte]bool
+		id := max(t.nextID(), opts.FirstID)
+		for tasks := range batches {
+			if ctx.Err() != nil {
+				continue
+			}
+			for i, nt := range tasks {
+				if d := bytes.TrimSpace(nt.Data); len(d) == 0 || d[0] != '{' {
+					return Invalidf("task %d: data must be a JSON object", len(res.TaskIDs)+res.Skipped+i)
+				}
+			}
+			var err error
+			if id, err = t.importChunk(tasks, id, opts, now, &res, &known); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(res.TaskIDs)+res.Skipped == 0 {
+			return Invalidf("no tasks to import")
+		}
+		return nil
 	})
 	if err != nil {
 		return ImportResult{}, err
