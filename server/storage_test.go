@@ -21,7 +21,8 @@ import (
 const cloudImageConfig = `<View><Image name="img" value="$image"/><Choices name="choice" toName="img"><Choice value="A"/></Choices></View>`
 
 // newCloudServer is newTestServer with an image config and cloud options
-// (which never see the machine's own environment or home).
+// (which never see the machine's own environment or home, and never ask
+// an instance metadata server for credentials).
 func newCloudServer(t *testing.T, env map[string]string, o cloud.Options) (*Server, *store.Store) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{Timeout: time.Second, NoSync: true})
@@ -31,7 +32,15 @@ func newCloudServer(t *testing.T, env map[string]string, o cloud.Options) (*Serv
 	if _, err := st.CreateProject("test", store.DefaultSettings(), cloudImageConfig); err != nil {
 		t.Fatal(err)
 	}
-	o.Getenv = func(k string) string { return env[k] }
+	o.Getenv = func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "AWS_EC2_METADATA_DISABLED" || k == "NO_GCE_CHECK" {
+			return "true"
+		}
+		return ""
+	}
 	if o.HomeDir == "" {
 		o.HomeDir = t.TempDir()
 	}

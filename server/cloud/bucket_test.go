@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,10 +16,30 @@ import (
 )
 
 // mapEnv is an environment of only the given variables, so tests never see
-// the machine's own credentials.
+// the machine's own credentials. Unless m says otherwise it turns off the
+// lookups of instance metadata (AWS_EC2_METADATA_DISABLED, NO_GCE_CHECK),
+// so that no test asks a metadata server for credentials.
 func mapEnv(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
+	return func(k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		if k == "AWS_EC2_METADATA_DISABLED" || k == "NO_GCE_CHECK" {
+			return "true"
+		}
+		return ""
+	}
 }
+
+// offline is an HTTP client that fails every request: a test that uses it
+// shows that something needs no network.
+var offline = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("test: no request may be sent, got %s %s", r.Method, r.URL)
+})}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func s3Options(t *testing.T, fake *cloudtest.S3, env map[string]string) Options {
 	t.Helper()
@@ -78,7 +99,7 @@ func TestS3Bucket(t *testing.T) {
 	if stored, err := fake.Get("media", odd); err != nil || string(stored) != `{"id":1}` {
 		t.Fatalf("stored %q %v", stored, err)
 	}
-	u, err := b.SignGet(odd, 0)
+	u, err := b.SignGet(ctx, odd, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +142,7 @@ func TestS3Errors(t *testing.T) {
 	if err = b.Check(ctx); !IsAuth(err) || !strings.Contains(err.Error(), "no AWS credentials were found") {
 		t.Errorf("anonymous: %v", err)
 	}
-	if _, err := b.SignGet("x", 0); err == nil {
+	if _, err := b.SignGet(ctx, "x", 0); err == nil {
 		t.Error("anonymous presign should fail")
 	}
 
@@ -156,26 +177,49 @@ func TestS3CredentialsFile(t *testing.T) {
 	if err := b.Check(context.Background()); err != nil {
 		t.Errorf("profile work: %v", err)
 	}
-	if b.Region() != "eu-west-3" || !strings.HasSuffix(b.Credentials().Source, "credentials") {
-		t.Errorf("region %s, source %s", b.Region(), b.Credentials().Source)
+	if b.Region() != "eu-west-3" || b.CredentialsSource() != filepath.Join(home, ".aws", "credentials") {
+		t.Errorf("region %s, source %s", b.Region(), b.CredentialsSource())
 	}
 	// Params win over the files, the environment's region over the config.
 	b, _ = NewS3(Config{Type: TypeS3, Bucket: "media", AccessKeyID: "AKIDPARAM", SecretAccessKey: "s"},
-		Options{Getenv: mapEnv(map[string]string{"AWS_REGION": "ap-south-1"}), HomeDir: home})
-	if b.Credentials().AccessKeyID != "AKIDPARAM" || b.Region() != "ap-south-1" {
-		t.Errorf("params: %+v region %s", b.Credentials(), b.Region())
+		Options{Getenv: mapEnv(map[string]string{"AWS_REGION": "ap-south-1"}), HomeDir: home, HTTPClient: offline})
+	if b.CredentialsSource() != "storage params" || b.Region() != "ap-south-1" {
+		t.Errorf("params: %s region %s", b.CredentialsSource(), b.Region())
+	}
+	// AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE name other files; a
+	// profile only in the config file gives keys too.
+	other := t.TempDir()
+	cfg := filepath.Join(other, "cfg")
+	if err := os.WriteFile(cfg, []byte("[profile ci]\nregion = ca-central-1\naws_access_key_id = "+cloudtest.S3AccessKey+
+		"\naws_secret_access_key = "+cloudtest.S3SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o = Options{Getenv: mapEnv(map[string]string{"AWS_PROFILE": "ci", "AWS_CONFIG_FILE": cfg,
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(other, "none")}), HomeDir: home, S3Endpoint: fake.URL}
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "media"}, o)
+	if err := b.Check(context.Background()); err != nil || b.CredentialsSource() != cfg || b.Region() != "ca-central-1" {
+		t.Errorf("config file profile: %v, source %s, region %s", err, b.CredentialsSource(), b.Region())
 	}
 }
 
+// TestS3AWSURLs presigns AWS URLs with a configured region: that needs no
+// request (the client fails any).
 func TestS3AWSURLs(t *testing.T) {
-	o := Options{Getenv: mapEnv(map[string]string{"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "S"}), HomeDir: t.TempDir()}
+	ctx := context.Background()
+	o := Options{Getenv: mapEnv(map[string]string{"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "S"}), HomeDir: t.TempDir(), HTTPClient: offline}
 	b, _ := NewS3(Config{Type: TypeS3, Bucket: "my-bucket", Region: "eu-central-1"}, o)
-	if u, _ := b.SignGet("a b.jpg", 0); !strings.HasPrefix(u, "https://my-bucket.s3.eu-central-1.amazonaws.com/a%20b.jpg?") {
-		t.Errorf("virtual-hosted URL %s", u)
+	if u, err := b.SignGet(ctx, "a b.jpg", 0); !strings.HasPrefix(u, "https://my-bucket.s3.eu-central-1.amazonaws.com/a%20b.jpg?") {
+		t.Errorf("virtual-hosted URL %s %v", u, err)
 	}
-	b, _ = NewS3(Config{Type: TypeS3, Bucket: "my.dotted.bucket"}, o)
-	if u, _ := b.SignGet("k", 0); !strings.HasPrefix(u, "https://s3.us-east-1.amazonaws.com/my.dotted.bucket/k?") {
-		t.Errorf("path-style URL %s", u)
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "my.dotted.bucket", Region: "us-west-2"}, o)
+	if u, err := b.SignGet(ctx, "k", 0); !strings.HasPrefix(u, "https://s3.us-west-2.amazonaws.com/my.dotted.bucket/k?") {
+		t.Errorf("path-style URL %s %v", u, err)
+	}
+	// Without a region (or with the form's default) the bucket's region
+	// is asked for.
+	b, _ = NewS3(Config{Type: TypeS3, Bucket: "my-bucket", Region: DefaultRegion}, o)
+	if _, err := b.SignGet(ctx, "k", 0); b.Region() != "" || err == nil || !strings.Contains(err.Error(), "no request may be sent") {
+		t.Errorf("region %q lookup: %v", b.Region(), err)
 	}
 	if _, err := NewS3(Config{Type: TypeS3, Bucket: "bad/name"}, o); err == nil {
 		t.Error("a bucket name with a slash should be refused")
@@ -228,7 +272,7 @@ func TestGCSBucket(t *testing.T) {
 	if stored, ok := fake.Get("media", odd); !ok || string(stored) != `{"id":2}` {
 		t.Errorf("stored %q", stored)
 	}
-	u, err := b.SignGet(odd, 0)
+	u, err := b.SignGet(ctx, odd, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +313,7 @@ func TestGCSErrors(t *testing.T) {
 	if err = b.Check(ctx); !IsAuth(err) || !strings.Contains(err.Error(), "no Google credentials were found") {
 		t.Errorf("anonymous: %v", err)
 	}
-	if _, err := b.SignGet("x", 0); err == nil {
+	if _, err := b.SignGet(ctx, "x", 0); err == nil {
 		t.Error("signing without a key should fail")
 	}
 

@@ -142,6 +142,15 @@ func (o Options) client() *http.Client {
 	return defaultHTTP
 }
 
+// transport is the round tripper of the HTTP client, for clients that
+// make their own http.Client around it.
+func (o Options) transport() http.RoundTripper {
+	if t := o.client().Transport; t != nil {
+		return t
+	}
+	return http.DefaultTransport
+}
+
 // Config is a cloud storage as a project's settings describe it: the
 // StorageRef path (the bucket) and its params.
 type Config struct {
@@ -328,8 +337,9 @@ type Bucket interface {
 	// Put writes an object.
 	Put(ctx context.Context, key string, body []byte, contentType string) error
 	// SignGet returns a presigned URL that lets anyone GET the object
-	// until it expires.
-	SignGet(key string, expiry time.Duration) (string, error)
+	// until it expires. It signs locally, except where the cloud must be
+	// asked first (an S3 bucket's region when none is configured).
+	SignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
 }
 
 // Open returns the bucket of a storage config.

@@ -233,7 +233,7 @@ func (g *GCS) Put(ctx context.Context, key string, body []byte, contentType stri
 
 // SignGet returns a V4 signed URL (GOOG4-RSA-SHA256) for a GET of the
 // object, signed with the service account key.
-func (g *GCS) SignGet(key string, expiry time.Duration) (string, error) {
+func (g *GCS) SignGet(_ context.Context, key string, expiry time.Duration) (string, error) {
 	if !g.creds.CanSign() {
 		return "", errors.New("no Google service account key to sign URLs with")
 	}

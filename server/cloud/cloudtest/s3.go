@@ -76,10 +76,11 @@ func (s *S3) CreateBucket(t testing.TB, name string) {
 	}
 }
 
-// Put stores an object.
+// Put stores an object, with the metadata a PUT through the API gives.
 func (s *S3) Put(t testing.TB, bucket, key string, body []byte) {
 	t.Helper()
-	if _, err := s.Backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+	meta := map[string]string{"Last-Modified": time.Now().UTC().Format(http.TimeFormat)}
+	if _, err := s.Backend.PutObject(bucket, key, meta, bytes.NewReader(body), int64(len(body)), nil); err != nil {
 		t.Fatalf("put %s/%s: %v", bucket, key, err)
 	}
 }
