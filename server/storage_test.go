@@ -418,16 +418,16 @@ func TestStorageSyncingFlag(t *testing.T) {
 }
 
 func TestStorageGCSSourceAndTarget(t *testing.T) {
-	fake := cloudtest.NewGCS(t)
-	fake.CreateBucket("tasks")
-	fake.CreateBucket("out")
+	fake := cloudtest.NewGCSOnDisk(t)
+	fake.CreateBucket(t, "tasks")
+	fake.CreateBucket(t, "out")
 	for i := 0; i < 1000; i++ {
-		fake.Put("tasks", fmt.Sprintf("json/%04d.json", i), []byte(fmt.Sprintf(`{"data":{"image":"gs://tasks/img/%d.jpg"}}`, i)))
+		fake.Put(t, "tasks", fmt.Sprintf("json/%04d.json", i), []byte(fmt.Sprintf(`{"data":{"image":"gs://tasks/img/%d.jpg"}}`, i)))
 	}
-	fake.Put("tasks", "json/list.json", []byte(`[{"image":"gs://tasks/img/list.jpg"}]`))
-	fake.Put("tasks", "json/two.json", []byte(`[{"image":"a"},{"image":"b"}]`))
-	fake.Put("tasks", "json/wrong-key.json", []byte(`{"data":{"text":"no image"}}`))
-	fake.Put("tasks", "img/0.jpg", []byte("jpeg 0"))
+	fake.Put(t, "tasks", "json/list.json", []byte(`[{"image":"gs://tasks/img/list.jpg"}]`))
+	fake.Put(t, "tasks", "json/two.json", []byte(`[{"image":"a"},{"image":"b"}]`))
+	fake.Put(t, "tasks", "json/wrong-key.json", []byte(`{"data":{"text":"no image"}}`))
+	fake.Put(t, "tasks", "img/0.jpg", []byte("jpeg 0"))
 	dir := t.TempDir()
 	env := map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": fake.CredentialsFile(t, dir, false)}
 	s, st := newCloudServer(t, env, cloud.Options{GCSEndpoint: fake.URL, HomeDir: dir})
@@ -470,14 +470,14 @@ func TestStorageGCSSourceAndTarget(t *testing.T) {
 	if r := callJSON(t, s, "POST", "/api/tasks/3/completions?was_cancelled=1", `{"result":[]}`); r.status != 201 {
 		t.Fatalf("skip: %d %s", r.status, r.body)
 	}
-	b, ok := fake.Get("out", "done/3")
-	if !ok || !strings.Contains(string(b), `"was_cancelled":true`) || !strings.Contains(string(b), `"id":3`) {
+	b, err := fake.Get("out", "done/3")
+	if err != nil || !strings.Contains(string(b), `"was_cancelled":true`) || !strings.Contains(string(b), `"id":3`) {
 		t.Errorf("record %q", b)
 	}
 
 	// Bad credentials and a missing bucket are 400s naming the bucket.
 	if r := callJSON(t, s, "POST", "/api/project/storage-settings?type=gcs&storage_for=source", `{"path":"nope","regex":".*"}`); r.status != 400 ||
-		!strings.Contains(r.body, "gs://nope") || !strings.Contains(r.body, "The specified bucket does not exist.") {
+		!strings.Contains(r.body, "gs://nope") || !strings.Contains(r.body, "The specified bucket does not exist") {
 		t.Errorf("missing bucket: %d %s", r.status, r.body)
 	}
 	env["GOOGLE_APPLICATION_CREDENTIALS"] = fake.CredentialsFile(t, t.TempDir(), true)

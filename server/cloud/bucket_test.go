@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -242,9 +242,9 @@ func gcsOptions(t *testing.T, fake *cloudtest.GCS, foreign bool) Options {
 
 func TestGCSBucket(t *testing.T) {
 	fake := cloudtest.NewGCS(t)
-	fake.CreateBucket("media")
+	fake.CreateBucket(t, "media")
 	for _, k := range []string{"images/", "images/a.jpg", "images/deep/c.jpg", "images2/x.jpg", "other/d.jpg"} {
-		fake.Put("media", k, []byte("content of "+k))
+		fake.Put(t, "media", k, []byte("content of "+k))
 	}
 	ctx := context.Background()
 	b, err := NewGCS(Config{Type: TypeGCS, Bucket: "media"}, gcsOptions(t, fake, false))
@@ -265,48 +265,56 @@ func TestGCSBucket(t *testing.T) {
 	if got, err := b.Get(ctx, "images/deep/c.jpg", 1<<20); err != nil || string(got) != "content of images/deep/c.jpg" {
 		t.Errorf("get: %q %v", got, err)
 	}
+	if _, err := b.Get(ctx, "images/a.jpg", 3); err == nil || !strings.Contains(err.Error(), "larger than 3 bytes") {
+		t.Errorf("get over the limit: %v", err)
+	}
+	if _, err := b.Get(ctx, "images/none.jpg", 10); !IsNotFound(err) || !strings.Contains(err.Error(), "gs://media/images/none.jpg") {
+		t.Errorf("get of a missing object: %v", err)
+	}
 	odd := "out/é x+y&z=1.json"
 	if err := b.Put(ctx, odd, []byte(`{"id":2}`), "application/json"); err != nil {
 		t.Fatal(err)
 	}
-	if stored, ok := fake.Get("media", odd); !ok || string(stored) != `{"id":2}` {
-		t.Errorf("stored %q", stored)
+	if stored, err := fake.Get("media", odd); err != nil || string(stored) != `{"id":2}` {
+		t.Errorf("stored %q %v", stored, err)
 	}
 	u, err := b.SignGet(ctx, odd, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(u, "X-Goog-Expires=60&") {
+	if !strings.HasPrefix(u, fake.URL+"/media/out/%C3%A9%20x%2By%26z%3D1.json?X-Goog-Algorithm=GOOG4-RSA-SHA256&") ||
+		!strings.Contains(u, "X-Goog-Expires=60&") || !strings.Contains(u, "X-Goog-Credential="+url.QueryEscape(cloudtest.GCSEmail)) {
 		t.Errorf("signed URL %s", u)
 	}
 	if code, body := fetch(t, u); code != 200 || body != `{"id":2}` {
 		t.Errorf("GET signed URL: %d %s", code, body)
 	}
-	// Many objects page through nextPageToken.
-	for i := 0; i < 2500; i++ {
-		fake.Put("media", "many/"+strings.Repeat("x", i%7)+"-"+strconv.Itoa(i), nil)
-	}
-	n := 0
-	if err := b.List(ctx, "many/", func(Object) error { n++; return nil }); err != nil || n != 2500 {
-		t.Errorf("paged list: %d objects, %v", n, err)
+	if code, _ := fetch(t, strings.Replace(u, "X-Goog-Signature=", "X-Goog-Signature=00", 1)); code != 403 {
+		t.Errorf("GET with a broken signature: %d", code)
 	}
 }
 
 func TestGCSErrors(t *testing.T) {
 	fake := cloudtest.NewGCS(t)
-	fake.CreateBucket("media")
+	fake.CreateBucket(t, "media")
 	ctx := context.Background()
 
 	b, _ := NewGCS(Config{Type: TypeGCS, Bucket: "nope"}, gcsOptions(t, fake, false))
 	err := b.Check(ctx)
-	if !IsNotFound(err) || !strings.Contains(err.Error(), "gs://nope") || !strings.Contains(err.Error(), "The specified bucket does not exist.") {
+	if !IsNotFound(err) || !strings.Contains(err.Error(), "gs://nope") || !strings.Contains(err.Error(), "The specified bucket does not exist") {
 		t.Errorf("missing bucket: %v", err)
+	}
+	if err := b.Put(ctx, "k", []byte("x"), ""); !IsNotFound(err) || !strings.Contains(err.Error(), "The specified bucket does not exist") {
+		t.Errorf("put into a missing bucket: %v", err)
 	}
 
 	b, _ = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, gcsOptions(t, fake, true))
 	err = b.Check(ctx)
-	if !IsAuth(err) || !strings.Contains(err.Error(), "gs://media") || !strings.Contains(err.Error(), "Invalid JWT Signature.") {
+	if !IsAuth(err) || !strings.Contains(err.Error(), "gs://media") || !strings.Contains(err.Error(), "invalid_grant: Invalid JWT Signature.") {
 		t.Errorf("foreign key: %v", err)
+	}
+	if err := b.Put(ctx, "k", []byte("x"), ""); !IsAuth(err) {
+		t.Errorf("put with a foreign key: %v", err)
 	}
 
 	b, _ = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(nil), HomeDir: t.TempDir(), GCSEndpoint: fake.URL})
@@ -320,5 +328,77 @@ func TestGCSErrors(t *testing.T) {
 	_, err = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json"})})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/key.json") {
 		t.Errorf("missing key file: %v", err)
+	}
+	dir := t.TempDir()
+	garbled := filepath.Join(dir, "key.json")
+	if err := os.WriteFile(garbled, []byte(`{"type":"service_account"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": garbled})})
+	if err == nil || !strings.Contains(err.Error(), garbled) {
+		t.Errorf("garbled key file: %v", err)
+	}
+
+	b, _ = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(nil), HomeDir: t.TempDir(), GCSEndpoint: "http://127.0.0.1:1"})
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err = b.Check(short); err == nil || !strings.Contains(err.Error(), "gs://media") {
+		t.Errorf("unreachable endpoint: %v", err)
+	}
+}
+
+// TestGCSCredentials finds the application-default credentials: the file
+// gcloud writes under the home directory, or none without asking a
+// metadata server when NO_GCE_CHECK is set; a user's credentials cannot
+// sign URLs.
+func TestGCSCredentials(t *testing.T) {
+	fake := cloudtest.NewGCS(t)
+	fake.CreateBucket(t, "media")
+	fake.Put(t, "media", "a.txt", []byte("A"))
+	ctx := context.Background()
+
+	home := t.TempDir()
+	adc := filepath.Join(home, ".config", "gcloud", "application_default_credentials.json")
+	if err := os.MkdirAll(filepath.Dir(adc), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(fake.CredentialsFile(t, t.TempDir(), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(adc, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(nil), HomeDir: home, GCSEndpoint: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Get(ctx, "a.txt", 10); err != nil || string(got) != "A" || b.CredentialsSource() != adc {
+		t.Errorf("well-known file: %q %v, source %s", got, err, b.CredentialsSource())
+	}
+
+	// STORAGE_EMULATOR_HOST names the endpoint when nothing else does.
+	b, _ = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(map[string]string{
+		"STORAGE_EMULATOR_HOST": strings.TrimPrefix(fake.URL, "http://")}), HomeDir: home})
+	if got, err := b.Get(ctx, "a.txt", 10); err != nil || string(got) != "A" {
+		t.Errorf("STORAGE_EMULATOR_HOST: %q %v", got, err)
+	}
+
+	user := filepath.Join(t.TempDir(), "user.json")
+	if err := os.WriteFile(user, []byte(`{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": user}),
+		HomeDir: t.TempDir(), GCSEndpoint: fake.URL, HTTPClient: offline})
+	if err != nil || b.CredentialsSource() != user {
+		t.Fatalf("user credentials: %v", err)
+	}
+	if _, err := b.SignGet(ctx, "a.txt", 0); err == nil || !strings.Contains(err.Error(), "service account key") {
+		t.Errorf("signing with a user's credentials: %v", err)
+	}
+
+	b, _ = NewGCS(Config{Type: TypeGCS, Bucket: "media"}, Options{Getenv: mapEnv(nil), HomeDir: t.TempDir(), GCSEndpoint: fake.URL})
+	if b.CredentialsSource() != "none" {
+		t.Errorf("no credentials anywhere: %s", b.CredentialsSource())
 	}
 }

@@ -19,11 +19,15 @@
 // When tasks are served, s3:// and gs:// URIs among the top-level strings
 // of their data are replaced by presigned URLs (Resolve).
 //
-// The clients speak the services' HTTP APIs directly (AWS signature
-// version 4, the GCS JSON API with OAuth 2.0 service-account tokens and V4
-// signed URLs) with the standard library only; credentials come from the
-// usual environment variables and files of each cloud (see S3Credentials
-// and GoogleCredentials).
+// The clients are each cloud's well-kept Go library: minio-go for S3 and
+// S3-compatible servers (signature version 4, presigned GETs), the Cloud
+// Storage client library for GCS (JSON API, V4 signed URLs). Credentials
+// come from the usual environment variables and files of each cloud (see
+// newAWSChain and findGoogleCredentials), read through Options so that
+// tests never see the machine's own. Nothing is sent, and no metadata
+// server is asked for credentials, until a cloud storage is used; setting
+// AWS_EC2_METADATA_DISABLED=true or NO_GCE_CHECK=true keeps the
+// respective metadata server from ever being asked.
 package cloud
 
 import (
@@ -92,8 +96,8 @@ type Options struct {
 	// GCSEndpoint, when set, is the base URL of a GCS-compatible server,
 	// overriding STORAGE_EMULATOR_HOST.
 	GCSEndpoint string
-	// HTTPClient makes the requests; nil means a client with sane
-	// timeouts.
+	// HTTPClient makes the requests (of the S3 client, its Transport
+	// only); nil means a client with sane timeouts.
 	HTTPClient *http.Client
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -407,29 +411,3 @@ func IsAuth(err error) bool {
 	var ce *Error
 	return errors.As(err, &ce) && (ce.Status == http.StatusUnauthorized || ce.Status == http.StatusForbidden)
 }
-
-// retryable tells whether a status is worth another try.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// backoff waits before try n (1-based) or until ctx ends.
-func backoff(ctx context.Context, n int) error {
-	d := time.Duration(n*n) * 200 * time.Millisecond
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// maxErrorBody caps how much of an error answer is read.
-const maxErrorBody = 64 << 10
