@@ -112,6 +112,15 @@ func TestS3Bucket(t *testing.T) {
 	if code, _ := fetch(t, strings.Replace(u, "X-Amz-Signature=", "X-Amz-Signature=0", 1)); code != 403 {
 		t.Errorf("GET with a broken signature: %d", code)
 	}
+	// Listings page through continuation tokens.
+	before := fake.Requests.Load()
+	n := 0
+	if err := b.list(ctx, "", true, 2, func(Object) error { n++; return nil }); err != nil || n != 6 {
+		t.Errorf("paged list: %d objects, %v", n, err)
+	}
+	if pages := fake.Requests.Load() - before; pages != 3 {
+		t.Errorf("paged list: %d requests, want 3 pages of 2", pages)
+	}
 }
 
 func TestS3Errors(t *testing.T) {
@@ -291,6 +300,15 @@ func TestGCSBucket(t *testing.T) {
 	}
 	if code, _ := fetch(t, strings.Replace(u, "X-Goog-Signature=", "X-Goog-Signature=00", 1)); code != 403 {
 		t.Errorf("GET with a broken signature: %d", code)
+	}
+	// Listings page through nextPageToken.
+	before := fake.Requests.Load()
+	n := 0
+	if err := b.list(ctx, "", 2, func(Object) error { n++; return nil }); err != nil || n != 6 {
+		t.Errorf("paged list: %d objects, %v", n, err)
+	}
+	if pages := fake.Requests.Load() - before; pages != 3 {
+		t.Errorf("paged list: %d requests, want 3 pages of 2", pages)
 	}
 }
 
