@@ -100,7 +100,8 @@ func NewS3(c Config, o Options) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("S3 client for %s: %w", host, err)
 	}
-	// Plain regional endpoints, as every other S3 client uses.
+	// Plain regional endpoints, not the dual-stack ones minio-go picks for
+	// AWS by default.
 	client.SetS3EnableDualstack(false)
 	return &S3{bucket: c.Bucket, client: client, creds: creds, chain: chain, region: clientRegion, opts: o}, nil
 }
