@@ -30,8 +30,10 @@ import (
 //     error);
 //   - POST /api/project/storage-settings/sync?storage_for=source|target
 //     [&wait=1]: sync the source now, or write every completions record
-//     to the target; with wait=1 the answer comes when it is done (a
-//     failing cloud: 502 naming the bucket and the cloud's message).
+//     to the target; with wait=1 the answer comes when it is done (what
+//     the cloud refuses, such as a missing bucket or bad credentials: 400;
+//     a cloud out of reach: 502; both naming the bucket and giving the
+//     cloud's message).
 
 // Timeouts of cloud calls made while a request waits.
 const (
@@ -631,12 +633,18 @@ func (s *Server) storageSync(c *fiber.Ctx) error {
 	return c.JSON(s.storageStatusJSON(p))
 }
 
-// syncError is a failed sync: a failing cloud (or its credentials) is a
-// 502 whose detail names the bucket and gives the cloud's message; a store
-// error keeps its own status.
+// syncError is a failed sync, whose detail names the bucket and gives the
+// cloud's message: what the cloud refused (a missing bucket, credentials
+// it does not accept) is a 400; a cloud that cannot be reached or fails
+// itself is a 502; a store error keeps its own status.
 func syncError(err error) error {
 	if _, ok := statusOf(err); ok {
 		return err
 	}
-	return envelopeError(fiber.StatusBadGateway, "Cloud storage sync failed: "+err.Error())
+	status := fiber.StatusBadRequest
+	var ce *cloud.Error
+	if errors.As(err, &ce) && (ce.Status == 0 || ce.Status >= 500) || errors.Is(err, context.DeadlineExceeded) {
+		status = fiber.StatusBadGateway
+	}
+	return envelopeError(status, "Cloud storage sync failed: "+err.Error())
 }

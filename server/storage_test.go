@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -21,7 +22,8 @@ import (
 const cloudImageConfig = `<View><Image name="img" value="$image"/><Choices name="choice" toName="img"><Choice value="A"/></Choices></View>`
 
 // newCloudServer is newTestServer with an image config and cloud options
-// (which never see the machine's own environment or home).
+// (which never see the machine's own environment or home, and never ask
+// an instance metadata server for credentials).
 func newCloudServer(t *testing.T, env map[string]string, o cloud.Options) (*Server, *store.Store) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{Timeout: time.Second, NoSync: true})
@@ -31,7 +33,15 @@ func newCloudServer(t *testing.T, env map[string]string, o cloud.Options) (*Serv
 	if _, err := st.CreateProject("test", store.DefaultSettings(), cloudImageConfig); err != nil {
 		t.Fatal(err)
 	}
-	o.Getenv = func(k string) string { return env[k] }
+	o.Getenv = func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "AWS_EC2_METADATA_DISABLED" || k == "NO_GCE_CHECK" {
+			return "true"
+		}
+		return ""
+	}
 	if o.HomeDir == "" {
 		o.HomeDir = t.TempDir()
 	}
@@ -284,91 +294,192 @@ func TestStorageS3SourceAndTarget(t *testing.T) {
 	}
 }
 
-func TestStorageS3Failures(t *testing.T) {
-	fake := cloudtest.NewS3(t)
-	fake.CreateBucket(t, "media")
-	fake.Put(t, "media", "a.jpg", nil)
-	s, st := newCloudServer(t, fake.Env(), cloud.Options{S3Endpoint: fake.URL})
-	if _, err := st.ImportTasks("test", []store.NewTask{{Data: json.RawMessage(`{"image":"http://example.com/kept.jpg"}`), DataKeys: []string{"image"}}}, store.ImportOptions{}); err != nil {
+// serverCloud is one cloud's fake as the storage API tests use it.
+type serverCloud struct {
+	name, source, target, scheme string
+	fake                         cloudtest.Fake
+	// env holds credentials the fake accepts, badEnv ones it refuses
+	// (refused is what it then says); opts reach the fake.
+	env, badEnv map[string]string
+	refused     string
+	opts        cloud.Options
+}
+
+// eachServerCloud runs fn as a subtest for S3 and for GCS.
+func eachServerCloud(t *testing.T, fn func(t *testing.T, c serverCloud)) {
+	t.Run("S3", func(t *testing.T) {
+		fake := cloudtest.NewS3(t)
+		fn(t, serverCloud{
+			name: "S3", source: "s3", target: "s3-completions", scheme: "s3://", fake: fake,
+			env:     fake.Env(),
+			badEnv:  map[string]string{"AWS_ACCESS_KEY_ID": "AKIDBAD", "AWS_SECRET_ACCESS_KEY": "x"},
+			refused: "InvalidAccessKeyId",
+			opts:    cloud.Options{S3Endpoint: fake.URL},
+		})
+	})
+	t.Run("GCS", func(t *testing.T) {
+		fake := cloudtest.NewGCS(t)
+		dir := t.TempDir()
+		fn(t, serverCloud{
+			name: "GCS", source: "gcs", target: "gcs-completions", scheme: "gs://", fake: fake,
+			env:     map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": fake.CredentialsFile(t, dir, false)},
+			badEnv:  map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": fake.CredentialsFile(t, dir, true)},
+			refused: "Invalid JWT Signature.",
+			opts:    cloud.Options{GCSEndpoint: fake.URL},
+		})
+	})
+}
+
+// TestStorageFailures: a bucket that does not exist and credentials the
+// cloud refuses are 400s whose detail names the bucket and gives the
+// cloud's reason, whether the storage is being set up, synced, or written
+// to; the local tasks and completions stay.
+func TestStorageFailures(t *testing.T) {
+	eachServerCloud(t, func(t *testing.T, c serverCloud) {
+		c.fake.CreateBucket(t, "media")
+		c.fake.Put(t, "media", "a.jpg", nil)
+		s, st := newCloudServer(t, c.env, c.opts)
+		bad, badSt := newCloudServer(t, c.badEnv, c.opts)
+		for _, st := range []*store.Store{st, badSt} {
+			if _, err := st.ImportTasks("test", []store.NewTask{{Data: json.RawMessage(`{"image":"http://example.com/kept.jpg"}`), DataKeys: []string{"image"}}}, store.ImportOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Setting up: 400, nothing changes.
+		r := callJSON(t, s, "POST", "/api/project/storage-settings?type="+c.source+"&storage_for=source", `{"path":"nope","regex":".*"}`)
+		if want := `"detail":"Error while storage update: ` + c.name + ` list objects ` + c.scheme + `nope failed: The specified bucket does not exist (`; r.status != 400 || !strings.Contains(r.body, want) {
+			t.Errorf("missing bucket: %d %s", r.status, r.body)
+		}
+		r = callJSON(t, bad, "POST", "/api/project/storage-settings?type="+c.target+"&storage_for=target", `{"path":"media"}`)
+		if r.status != 400 || !strings.Contains(r.body, `"detail":"Error while storage update: `) ||
+			!strings.Contains(r.body, c.scheme+"media") || !strings.Contains(r.body, c.refused) {
+			t.Errorf("bad credentials: %d %s", r.status, r.body)
+		}
+		if p, _ := st.Project("test"); p.Settings.Source.Type != "tasks-json" || p.Settings.Target.Type != "completions-dir" {
+			t.Errorf("storages changed: %+v %+v", p.Settings.Source, p.Settings.Target)
+		}
+
+		// A bucket that fails later: the sync is a 400 naming the bucket,
+		// and the local tasks stay.
+		for _, srv := range []*Server{s, bad} {
+			if _, err := srv.st.UpdateSettings("test", func(st *store.Settings) error {
+				st.Source = store.StorageRef{Name: "source", Type: c.source, Path: "vanished", Params: json.RawMessage(`{"regex":".*"}`)}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			srv.forgetRefs("test")
+		}
+		r = call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=source&wait=1", "", "")
+		var envelope struct {
+			Status int    `json:"status"`
+			Detail string `json:"detail"`
+		}
+		r.json(t, &envelope)
+		if r.status != 400 || envelope.Status != 400 || !strings.HasPrefix(envelope.Detail, "Cloud storage sync failed: ") ||
+			!strings.Contains(envelope.Detail, c.scheme+"vanished") || !strings.Contains(envelope.Detail, "does not exist") {
+			t.Errorf("sync of a missing bucket: %d %s", r.status, r.body)
+		}
+		var status struct {
+			Source cloud.SourceStatus `json:"source"`
+			Target cloud.TargetStatus `json:"target"`
+		}
+		getJSON(t, s, "/api/project/storage-settings/status", &status)
+		if !strings.Contains(status.Source.Error, c.scheme+"vanished") || status.Source.Type != c.source {
+			t.Errorf("status %+v", status.Source)
+		}
+		if p, _ := st.Project("test"); p.Counters.Tasks != 1 {
+			t.Errorf("%d tasks, want the local one", p.Counters.Tasks)
+		}
+		if r := call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=target", "", ""); r.status != 400 {
+			t.Errorf("sync of a local target: %d %s", r.status, r.body)
+		}
+
+		// A target that fails at write time: the completion is saved, the
+		// answer says so in a header, and the record is written at the next
+		// successful write.
+		c.fake.CreateBucket(t, "flaky")
+		if r := callJSON(t, s, "POST", "/api/project/storage-settings?type="+c.target+"&storage_for=target", `{"path":"flaky"}`); r.status != 201 {
+			t.Fatalf("select target: %d %s", r.status, r.body)
+		}
+		c.fake.DeleteBucket(t, "flaky")
+		r = callJSON(t, s, "POST", "/api/tasks/0/completions", `{"result":[]}`)
+		if r.status != 201 || !strings.Contains(r.header.Get("X-Cloud-Target-Error"), c.scheme+"flaky") {
+			t.Fatalf("save with a failing target: %d %s %v", r.status, r.body, r.header)
+		}
+		if tk, _ := st.Task("test", 0); len(tk.Completions) != 1 {
+			t.Fatalf("completion not kept locally")
+		}
+		getJSON(t, s, "/api/project/storage-settings/status", &status)
+		if len(status.Target.Pending) != 1 || !strings.Contains(status.Target.Error, "does not exist") {
+			t.Errorf("target status %+v", status.Target)
+		}
+		if r := call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=target&wait=1", "", ""); r.status != 400 ||
+			!strings.Contains(r.body, c.scheme+"flaky") {
+			t.Errorf("target sync into a missing bucket: %d %s", r.status, r.body)
+		}
+		c.fake.CreateBucket(t, "flaky")
+		if r := call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=target&wait=1", "", ""); r.status != 200 {
+			t.Fatalf("target sync: %d %s", r.status, r.body)
+		}
+		if _, err := c.fake.Get("flaky", "0"); err != nil {
+			t.Errorf("record not written by the target sync: %v", err)
+		}
+		status.Target = cloud.TargetStatus{}
+		getJSON(t, s, "/api/project/storage-settings/status", &status)
+		if len(status.Target.Pending) != 0 || status.Target.Error != "" {
+			t.Errorf("target status after sync %+v", status.Target)
+		}
+
+		// Credentials refused when syncing and when writing: 400 and a
+		// header; the completion is saved all the same.
+		r = call(t, bad, "POST", "/api/project/storage-settings/sync?storage_for=source&wait=1", "", "")
+		if r.status != 400 || !strings.Contains(r.body, c.refused) {
+			t.Errorf("sync with refused credentials: %d %s", r.status, r.body)
+		}
+		if _, err := badSt.UpdateSettings("test", func(st *store.Settings) error {
+			st.Target = store.StorageRef{Name: "target", Type: c.target, Path: "flaky"}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		bad.forgetRefs("test")
+		r = callJSON(t, bad, "POST", "/api/tasks/0/completions", `{"result":[]}`)
+		if r.status != 201 || !strings.Contains(r.header.Get("X-Cloud-Target-Error"), c.refused) {
+			t.Errorf("save with refused credentials: %d %s %v", r.status, r.body, r.header)
+		}
+		if tk, _ := badSt.Task("test", 0); len(tk.Completions) != 1 {
+			t.Errorf("%d completions kept locally, want 1", len(tk.Completions))
+		}
+		if p, _ := badSt.Project("test"); p.Counters.Tasks != 1 {
+			t.Errorf("%d tasks, want the local one", p.Counters.Tasks)
+		}
+	})
+}
+
+// TestStorageUnreachableCloud: a cloud that cannot be reached is a 502
+// (not a 500) naming the bucket; the tasks stay.
+func TestStorageUnreachableCloud(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-
-	// A bucket that does not exist, bad credentials: 400, nothing changes.
-	r := callJSON(t, s, "POST", "/api/project/storage-settings?type=s3&storage_for=source", `{"path":"nope","regex":".*"}`)
-	if r.status != 400 || !strings.Contains(r.body, `"detail":"Error while storage update: S3 list objects s3://nope failed: The specified bucket does not exist (NoSuchBucket, HTTP 404)"`) {
-		t.Errorf("missing bucket: %d %s", r.status, r.body)
-	}
-	bad, _ := newCloudServer(t, map[string]string{"AWS_ACCESS_KEY_ID": "AKIDBAD", "AWS_SECRET_ACCESS_KEY": "x"}, cloud.Options{S3Endpoint: fake.URL})
-	r = callJSON(t, bad, "POST", "/api/project/storage-settings?type=s3-completions&storage_for=target", `{"path":"media"}`)
-	if r.status != 400 || !strings.Contains(r.body, "s3://media") || !strings.Contains(r.body, "InvalidAccessKeyId") {
-		t.Errorf("bad credentials: %d %s", r.status, r.body)
-	}
-	if p, _ := st.Project("test"); p.Settings.Source.Type != "tasks-json" {
-		t.Errorf("source changed: %+v", p.Settings.Source)
-	}
-
-	// A bucket that fails later: the sync is a 502 naming the bucket, and
-	// the local tasks stay.
-	if _, err := st.UpdateSettings("test", func(st *store.Settings) error {
-		st.Source = store.StorageRef{Name: "source", Type: "s3", Path: "vanished", Params: json.RawMessage(`{"regex":".*"}`)}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s.forgetRefs("test")
-	r = call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=source&wait=1", "", "")
-	if r.status != 502 || !strings.Contains(r.body, "s3://vanished") || !strings.Contains(r.body, "NoSuchBucket") {
-		t.Errorf("sync of a missing bucket: %d %s", r.status, r.body)
-	}
-	var status struct {
-		Source cloud.SourceStatus `json:"source"`
-	}
-	getJSON(t, s, "/api/project/storage-settings/status", &status)
-	if !strings.Contains(status.Source.Error, "s3://vanished") || status.Source.Type != "s3" {
-		t.Errorf("status %+v", status.Source)
-	}
-	if p, _ := st.Project("test"); p.Counters.Tasks != 1 {
-		t.Errorf("%d tasks, want the local one", p.Counters.Tasks)
-	}
-	if r := call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=target", "", ""); r.status != 400 {
-		t.Errorf("sync of a local target: %d %s", r.status, r.body)
-	}
-
-	// A target that fails at write time: the completion is saved, the
-	// answer says so in a header, and the record is written at the next
-	// successful write.
-	fake.CreateBucket(t, "flaky")
-	if r := callJSON(t, s, "POST", "/api/project/storage-settings?type=s3-completions&storage_for=target", `{"path":"flaky"}`); r.status != 201 {
-		t.Fatalf("select target: %d %s", r.status, r.body)
-	}
-	if err := fake.Backend.DeleteBucket("flaky"); err != nil {
-		t.Fatal(err)
-	}
-	r = callJSON(t, s, "POST", "/api/tasks/0/completions", `{"result":[]}`)
-	if r.status != 201 || !strings.Contains(r.header.Get("X-Cloud-Target-Error"), "s3://flaky") {
-		t.Fatalf("save with a failing target: %d %s %v", r.status, r.body, r.header)
-	}
-	if tk, _ := st.Task("test", 0); len(tk.Completions) != 1 {
-		t.Fatalf("completion not kept locally")
-	}
-	var st2 struct {
-		Target cloud.TargetStatus `json:"target"`
-	}
-	getJSON(t, s, "/api/project/storage-settings/status", &st2)
-	if len(st2.Target.Pending) != 1 || !strings.Contains(st2.Target.Error, "NoSuchBucket") {
-		t.Errorf("target status %+v", st2.Target)
-	}
-	fake.CreateBucket(t, "flaky")
-	if r := call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=target&wait=1", "", ""); r.status != 200 {
-		t.Fatalf("target sync: %d %s", r.status, r.body)
-	}
-	if _, err := fake.Get("flaky", "0"); err != nil {
-		t.Errorf("record not written by the target sync: %v", err)
-	}
-	st2.Target = cloud.TargetStatus{}
-	getJSON(t, s, "/api/project/storage-settings/status", &st2)
-	if len(st2.Target.Pending) != 0 || st2.Target.Error != "" {
-		t.Errorf("target status after sync %+v", st2.Target)
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	s, st := newCloudServer(t, map[string]string{"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "S"}, cloud.Options{S3Endpoint: dead, GCSEndpoint: dead})
+	for _, typ := range []string{"s3", "gcs"} {
+		if _, err := st.UpdateSettings("test", func(st *store.Settings) error {
+			st.Source = store.StorageRef{Name: "source", Type: typ, Path: "media", Params: json.RawMessage(`{"regex":".*"}`)}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s.forgetRefs("test")
+		r := call(t, s, "POST", "/api/project/storage-settings/sync?storage_for=source&wait=1", "", "")
+		if r.status != 502 || !strings.Contains(r.body, `"detail":"Cloud storage sync failed: `) || !strings.Contains(r.body, "://media") {
+			t.Errorf("%s: %d %s", typ, r.status, r.body)
+		}
 	}
 }
 
@@ -409,16 +520,16 @@ func TestStorageSyncingFlag(t *testing.T) {
 }
 
 func TestStorageGCSSourceAndTarget(t *testing.T) {
-	fake := cloudtest.NewGCS(t)
-	fake.CreateBucket("tasks")
-	fake.CreateBucket("out")
+	fake := cloudtest.NewGCSOnDisk(t)
+	fake.CreateBucket(t, "tasks")
+	fake.CreateBucket(t, "out")
 	for i := 0; i < 1000; i++ {
-		fake.Put("tasks", fmt.Sprintf("json/%04d.json", i), []byte(fmt.Sprintf(`{"data":{"image":"gs://tasks/img/%d.jpg"}}`, i)))
+		fake.Put(t, "tasks", fmt.Sprintf("json/%04d.json", i), []byte(fmt.Sprintf(`{"data":{"image":"gs://tasks/img/%d.jpg"}}`, i)))
 	}
-	fake.Put("tasks", "json/list.json", []byte(`[{"image":"gs://tasks/img/list.jpg"}]`))
-	fake.Put("tasks", "json/two.json", []byte(`[{"image":"a"},{"image":"b"}]`))
-	fake.Put("tasks", "json/wrong-key.json", []byte(`{"data":{"text":"no image"}}`))
-	fake.Put("tasks", "img/0.jpg", []byte("jpeg 0"))
+	fake.Put(t, "tasks", "json/list.json", []byte(`[{"image":"gs://tasks/img/list.jpg"}]`))
+	fake.Put(t, "tasks", "json/two.json", []byte(`[{"image":"a"},{"image":"b"}]`))
+	fake.Put(t, "tasks", "json/wrong-key.json", []byte(`{"data":{"text":"no image"}}`))
+	fake.Put(t, "tasks", "img/0.jpg", []byte("jpeg 0"))
 	dir := t.TempDir()
 	env := map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": fake.CredentialsFile(t, dir, false)}
 	s, st := newCloudServer(t, env, cloud.Options{GCSEndpoint: fake.URL, HomeDir: dir})
@@ -461,14 +572,14 @@ func TestStorageGCSSourceAndTarget(t *testing.T) {
 	if r := callJSON(t, s, "POST", "/api/tasks/3/completions?was_cancelled=1", `{"result":[]}`); r.status != 201 {
 		t.Fatalf("skip: %d %s", r.status, r.body)
 	}
-	b, ok := fake.Get("out", "done/3")
-	if !ok || !strings.Contains(string(b), `"was_cancelled":true`) || !strings.Contains(string(b), `"id":3`) {
+	b, err := fake.Get("out", "done/3")
+	if err != nil || !strings.Contains(string(b), `"was_cancelled":true`) || !strings.Contains(string(b), `"id":3`) {
 		t.Errorf("record %q", b)
 	}
 
 	// Bad credentials and a missing bucket are 400s naming the bucket.
 	if r := callJSON(t, s, "POST", "/api/project/storage-settings?type=gcs&storage_for=source", `{"path":"nope","regex":".*"}`); r.status != 400 ||
-		!strings.Contains(r.body, "gs://nope") || !strings.Contains(r.body, "The specified bucket does not exist.") {
+		!strings.Contains(r.body, "gs://nope") || !strings.Contains(r.body, "The specified bucket does not exist") {
 		t.Errorf("missing bucket: %d %s", r.status, r.body)
 	}
 	env["GOOGLE_APPLICATION_CREDENTIALS"] = fake.CredentialsFile(t, t.TempDir(), true)

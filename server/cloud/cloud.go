@@ -19,11 +19,15 @@
 // When tasks are served, s3:// and gs:// URIs among the top-level strings
 // of their data are replaced by presigned URLs (Resolve).
 //
-// The clients speak the services' HTTP APIs directly (AWS signature
-// version 4, the GCS JSON API with OAuth 2.0 service-account tokens and V4
-// signed URLs) with the standard library only; credentials come from the
-// usual environment variables and files of each cloud (see S3Credentials
-// and GoogleCredentials).
+// The clients are each cloud's well-kept Go library: minio-go for S3 and
+// S3-compatible servers (signature version 4, presigned GETs), the Cloud
+// Storage client library for GCS (JSON API, V4 signed URLs). Credentials
+// come from the usual environment variables and files of each cloud (see
+// newAWSChain and findGoogleCredentials), read through Options so that
+// tests never see the machine's own. Nothing is sent, and no metadata
+// server is asked for credentials, until a cloud storage is used; setting
+// AWS_EC2_METADATA_DISABLED=true or NO_GCE_CHECK=true keeps the
+// respective metadata server from ever being asked.
 package cloud
 
 import (
@@ -92,8 +96,8 @@ type Options struct {
 	// GCSEndpoint, when set, is the base URL of a GCS-compatible server,
 	// overriding STORAGE_EMULATOR_HOST.
 	GCSEndpoint string
-	// HTTPClient makes the requests; nil means a client with sane
-	// timeouts.
+	// HTTPClient makes the requests (of the S3 client, its Transport
+	// only); nil means a client with sane timeouts.
 	HTTPClient *http.Client
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -140,6 +144,15 @@ func (o Options) client() *http.Client {
 		return o.HTTPClient
 	}
 	return defaultHTTP
+}
+
+// transport is the round tripper of the HTTP client, for clients that
+// make their own http.Client around it.
+func (o Options) transport() http.RoundTripper {
+	if t := o.client().Transport; t != nil {
+		return t
+	}
+	return http.DefaultTransport
 }
 
 // Config is a cloud storage as a project's settings describe it: the
@@ -328,8 +341,9 @@ type Bucket interface {
 	// Put writes an object.
 	Put(ctx context.Context, key string, body []byte, contentType string) error
 	// SignGet returns a presigned URL that lets anyone GET the object
-	// until it expires.
-	SignGet(key string, expiry time.Duration) (string, error)
+	// until it expires. It signs locally, except where the cloud must be
+	// asked first (an S3 bucket's region when none is configured).
+	SignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
 }
 
 // Open returns the bucket of a storage config.
@@ -397,29 +411,3 @@ func IsAuth(err error) bool {
 	var ce *Error
 	return errors.As(err, &ce) && (ce.Status == http.StatusUnauthorized || ce.Status == http.StatusForbidden)
 }
-
-// retryable tells whether a status is worth another try.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// backoff waits before try n (1-based) or until ctx ends.
-func backoff(ctx context.Context, n int) error {
-	d := time.Duration(n*n) * 200 * time.Millisecond
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// maxErrorBody caps how much of an error answer is read.
-const maxErrorBody = 64 << 10

@@ -1,30 +1,38 @@
 package cloud
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
-	"strconv"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/credentials"
+	"cloud.google.com/go/storage"
 	json "github.com/goccy/go-json"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
 )
 
-// GCS is a Google Cloud Storage bucket reached over the JSON API, with an
-// OAuth 2.0 token from the application-default credentials (none: anonymous
-// requests, which public buckets and emulators accept).
+// GCS is a Google Cloud Storage bucket reached with the Cloud Storage
+// client library (JSON API; downloads through the XML API), authorized by
+// the application-default credentials (none: anonymous requests, which
+// public buckets and emulators accept).
 type GCS struct {
 	bucket string
-	base   *url.URL
-	creds  *GoogleCredentials
-	tokens *tokenSource
-	opts   Options
+	client *storage.Client
+	handle *storage.BucketHandle
+	creds  googleCreds
+	// host and insecure are where signed URLs point.
+	host     string
+	insecure bool
 }
 
 // DefaultGCSEndpoint is the GCS API's base URL.
@@ -34,14 +42,17 @@ const DefaultGCSEndpoint = "https://storage.googleapis.com"
 // minute).
 const GCSSignedURLExpiry = time.Minute
 
+// GCSScope is the OAuth 2.0 scope the GCS client asks for.
+const GCSScope = "https://www.googleapis.com/auth/devstorage.read_write"
+
 // NewGCS returns the GCS bucket of a storage config. The endpoint is
 // Options.GCSEndpoint, else the endpoint_url param, else
-// STORAGE_EMULATOR_HOST ("host:port" or a URL), else Google's.
+// STORAGE_EMULATOR_HOST ("host:port" or a URL), else Google's. The
+// credentials are found as findGoogleCredentials describes.
+//
+// Nothing is sent before the first call on the bucket, except the probe
+// of a metadata server that findGoogleCredentials may make.
 func NewGCS(c Config, o Options) (*GCS, error) {
-	creds, err := FindGoogleCredentials(o)
-	if err != nil {
-		return nil, err
-	}
 	ep := o.GCSEndpoint
 	if ep == "" {
 		ep = strings.TrimSpace(c.Endpoint)
@@ -54,7 +65,8 @@ func NewGCS(c Config, o Options) (*GCS, error) {
 			}
 		}
 	}
-	if ep == "" {
+	custom := ep != ""
+	if !custom {
 		ep = DefaultGCSEndpoint
 	}
 	u, err := url.Parse(strings.TrimSuffix(ep, "/"))
@@ -64,208 +76,327 @@ func NewGCS(c Config, o Options) (*GCS, error) {
 	if c.Bucket == "" || strings.ContainsAny(c.Bucket, "/?#") {
 		return nil, fmt.Errorf("%q is not a valid GCS bucket name", c.Bucket)
 	}
-	g := &GCS{bucket: c.Bucket, base: u, creds: creds, opts: o}
-	if creds != nil {
-		g.tokens = &tokenSource{creds: creds, opts: o}
+	creds, err := findGoogleCredentials(o)
+	if err != nil {
+		return nil, err
 	}
-	return g, nil
+	base := o.client()
+	hc := &http.Client{Transport: base.Transport, Timeout: base.Timeout}
+	if hc.Transport == nil {
+		hc.Transport = http.DefaultTransport
+	}
+	opts := []option.ClientOption{option.WithHTTPClient(hc), storage.WithDisabledClientMetrics()}
+	if custom {
+		opts = append(opts, option.WithEndpoint(u.String()+"/storage/v1/"))
+	}
+	// The library itself turns authentication off when the process has
+	// STORAGE_EMULATOR_HOST; credentials would then be refused.
+	switch {
+	case os.Getenv("STORAGE_EMULATOR_HOST") != "":
+	case creds.creds != nil:
+		hc.Transport = &bearer{creds: creds.creds, base: hc.Transport}
+		// Given explicitly, the credentials keep the library from looking
+		// for application-default credentials of its own.
+		opts = append(opts, option.WithAuthCredentials(creds.creds))
+	default:
+		opts = append(opts, option.WithoutAuthentication())
+	}
+	client, err := storage.NewClient(context.Background(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("GCS client for %s: %w", u.Host, err)
+	}
+	// Idempotent calls are retried a few times, not until the context
+	// ends (a sync's context lasts hours).
+	client.SetRetry(storage.WithMaxAttempts(3))
+	return &GCS{bucket: c.Bucket, client: client, handle: client.Bucket(c.Bucket), creds: creds, host: u.Host, insecure: u.Scheme == "http"}, nil
 }
 
 // Name is the bucket name.
 func (g *GCS) Name() string { return g.bucket }
 
-// gcsError is the JSON API's error body.
-type gcsError struct {
-	Error struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Errors  []struct {
-			Reason string `json:"reason"`
-		} `json:"errors"`
-	} `json:"error"`
+// CredentialsSource is where the credentials come from: a file name,
+// "metadata server", or "none" (anonymous requests).
+func (g *GCS) CredentialsSource() string {
+	if g.creds.creds == nil {
+		return "none"
+	}
+	return g.creds.source
 }
 
-// do sends one JSON API request and returns a 2xx response or an *Error.
-func (g *GCS) do(ctx context.Context, op, method, rawURL, key string, body []byte, contentType string) (*http.Response, error) {
-	fail := func(status int, code, msg string, err error) *Error {
-		return &Error{Cloud: "GCS", Op: op, Bucket: g.bucket, Key: key, Status: status, Code: code, Message: msg, Err: err}
-	}
-	for try := 1; ; try++ {
-		req, err := http.NewRequestWithContext(ctx, method, rawURL, bytes.NewReader(body))
-		if err != nil {
-			return nil, fail(0, "", err.Error(), err)
+// fail turns an error of the client into an *Error.
+func (g *GCS) fail(op, key string, err error) error {
+	e := &Error{Cloud: "GCS", Op: op, Bucket: g.bucket, Key: key, Err: err}
+	var ae *auth.Error
+	var ge *googleapi.Error
+	switch {
+	case errors.As(err, &ae):
+		// The token endpoint refused the credentials.
+		var te struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
 		}
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
+		_ = json.Unmarshal(ae.Body, &te)
+		e.Status, e.Code = http.StatusUnauthorized, te.Error
+		if ae.Response != nil && ae.Response.StatusCode >= 500 {
+			e.Status = ae.Response.StatusCode
 		}
-		if g.tokens != nil {
-			tok, err := g.tokens.Token(ctx)
-			if err != nil {
-				var ae *authError
-				if errors.As(err, &ae) {
-					return nil, fail(http.StatusUnauthorized, "", ae.msg, err)
-				}
-				return nil, fail(0, "", err.Error(), err)
-			}
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := g.opts.client().Do(req)
-		if err != nil {
-			if ctx.Err() == nil && try < 3 && backoff(ctx, try) == nil {
-				continue
-			}
-			return nil, fail(0, "", err.Error(), err)
-		}
-		if resp.StatusCode/100 == 2 {
-			return resp, nil
-		}
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		resp.Body.Close()
-		if retryable(resp.StatusCode) && try < 3 && backoff(ctx, try) == nil {
-			continue
-		}
-		var ge gcsError
-		msg, code := "", ""
-		if json.Unmarshal(raw, &ge) == nil {
-			msg = ge.Error.Message
-			if len(ge.Error.Errors) > 0 {
-				code = ge.Error.Errors[0].Reason
-			}
+		msg := te.Error
+		if te.Description != "" {
+			msg += ": " + te.Description
 		}
 		if msg == "" {
-			msg = strings.TrimSpace(string(raw[:min(len(raw), 300)]))
+			msg = ae.Error()
 		}
-		if g.creds == nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
-			msg += " (no Google credentials were found: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file)"
+		e.Message = "the Google token endpoint refused the credentials of " + g.creds.source + ": " + msg
+	case errors.As(err, &ge):
+		e.Status, e.Message = ge.Code, ge.Message
+		if len(ge.Errors) > 0 {
+			e.Code = ge.Errors[0].Reason
+			if e.Message == "" {
+				e.Message = ge.Errors[0].Message
+			}
 		}
-		return nil, fail(resp.StatusCode, code, msg, nil)
+		if e.Message == "" {
+			e.Message = errorBodyMessage(ge.Body)
+		}
+		// A listing or an upload that is not found misses the bucket.
+		if e.Status == http.StatusNotFound && (key == "" || op == "put object") &&
+			(e.Message == "" || e.Message == http.StatusText(http.StatusNotFound)) {
+			e.Message = "The specified bucket does not exist"
+		}
+	case errors.Is(err, storage.ErrBucketNotExist):
+		e.Status, e.Message = http.StatusNotFound, "The specified bucket does not exist"
+	case errors.Is(err, storage.ErrObjectNotExist):
+		e.Status, e.Message = http.StatusNotFound, "The specified object does not exist"
+	default:
+		e.Message = err.Error()
+	}
+	if g.creds.creds == nil && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
+		e.Message += " (no Google credentials were found: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file)"
+	}
+	return e
+}
+
+// errorBodyMessage is the message of a JSON error body, else the start of
+// the body.
+func errorBodyMessage(body string) string {
+	var je struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &je) == nil && je.Error.Message != "" {
+		return je.Error.Message
+	}
+	body = strings.TrimSpace(body)
+	return body[:min(len(body), 300)]
+}
+
+// list calls fn for the objects whose name starts with prefix, asking
+// for max a page.
+func (g *GCS) list(ctx context.Context, prefix string, max int, fn func(Object) error) error {
+	q := &storage.Query{Prefix: prefix}
+	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
+		return err
+	}
+	it := g.handle.Objects(ctx, q)
+	it.PageInfo().MaxSize = max
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return nil
+		}
+		if err != nil {
+			return g.fail("list objects", "", err)
+		}
+		if err := fn(Object{Key: a.Name, Size: a.Size}); err != nil {
+			return err
+		}
 	}
 }
 
-// apiURL builds a JSON API URL from escaped path parts and a query.
-func (g *GCS) apiURL(path string, q url.Values) string {
-	u := g.base.String() + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
-}
-
-type gcsList struct {
-	Items []struct {
-		Name string `json:"name"`
-		Size string `json:"size"`
-	} `json:"items"`
-	NextPageToken string `json:"nextPageToken"`
-}
-
-func (g *GCS) listPage(ctx context.Context, q url.Values) (gcsList, error) {
-	var out gcsList
-	resp, err := g.do(ctx, "list objects", http.MethodGet, g.apiURL("/storage/v1/b/"+url.PathEscape(g.bucket)+"/o", q), "", nil, "")
-	if err != nil {
-		return out, err
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return out, &Error{Cloud: "GCS", Op: "list objects", Bucket: g.bucket, Message: "unreadable answer: " + err.Error(), Err: err}
-	}
-	return out, nil
-}
-
-// Check lists at most one object.
+// Check lists at most one object (which needs only object permissions,
+// unlike reading the bucket's metadata).
 func (g *GCS) Check(ctx context.Context) error {
-	_, err := g.listPage(ctx, url.Values{"maxResults": {"1"}, "fields": {"items(name),nextPageToken"}})
+	err := g.list(ctx, "", 1, func(Object) error { return errStop })
+	if errors.Is(err, errStop) {
+		return nil
+	}
 	return err
 }
 
 // List calls fn for every object whose name starts with prefix
 // (recursively), except the folder placeholder "<prefix>/".
 func (g *GCS) List(ctx context.Context, prefix string, fn func(Object) error) error {
-	q := url.Values{"maxResults": {"1000"}, "fields": {"items(name,size),nextPageToken"}}
-	if prefix != "" {
-		q.Set("prefix", prefix)
-	}
-	for {
-		page, err := g.listPage(ctx, q)
-		if err != nil {
-			return err
-		}
-		for _, it := range page.Items {
-			if prefix != "" && it.Name == prefix+"/" {
-				continue
-			}
-			size, _ := strconv.ParseInt(it.Size, 10, 64)
-			if err := fn(Object{Key: it.Name, Size: size}); err != nil {
-				return err
-			}
-		}
-		if page.NextPageToken == "" {
+	return g.list(ctx, prefix, 1000, func(o Object) error {
+		if prefix != "" && o.Key == prefix+"/" {
 			return nil
 		}
-		q.Set("pageToken", page.NextPageToken)
-	}
+		return fn(o)
+	})
 }
 
 // Get reads an object of at most limit bytes.
 func (g *GCS) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
-	u := g.apiURL("/storage/v1/b/"+url.PathEscape(g.bucket)+"/o/"+url.PathEscape(key), url.Values{"alt": {"media"}})
-	resp, err := g.do(ctx, "get object", http.MethodGet, u, key, nil, "")
+	r, err := g.handle.Object(key).NewReader(ctx)
 	if err != nil {
-		return nil, err
+		return nil, g.fail("get object", key, err)
 	}
-	defer resp.Body.Close()
-	return readLimited(resp.Body, limit, "GCS", g.bucket, key)
+	defer r.Close()
+	if r.Attrs.Size > limit {
+		return nil, tooLarge("GCS", g.bucket, key, limit)
+	}
+	return readLimited(r, limit, "GCS", g.bucket, key)
 }
 
-// Put writes an object (simple media upload).
+// Put writes an object in one upload request.
 func (g *GCS) Put(ctx context.Context, key string, body []byte, contentType string) error {
-	u := g.apiURL("/upload/storage/v1/b/"+url.PathEscape(g.bucket)+"/o", url.Values{"uploadType": {"media"}, "name": {key}})
-	if contentType == "" {
-		contentType = "application/octet-stream"
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := g.handle.Object(key).NewWriter(ctx)
+	w.ContentType = contentType
+	w.ChunkSize = 0
+	_, err := w.Write(body)
+	if cerr := w.Close(); err == nil {
+		err = cerr
 	}
-	resp, err := g.do(ctx, "put object", http.MethodPost, u, key, body, contentType)
 	if err != nil {
-		return err
+		return g.fail("put object", key, err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.Body.Close()
+	return nil
 }
 
 // SignGet returns a V4 signed URL (GOOG4-RSA-SHA256) for a GET of the
-// object, signed with the service account key.
-func (g *GCS) SignGet(key string, expiry time.Duration) (string, error) {
-	if !g.creds.CanSign() {
-		return "", errors.New("no Google service account key to sign URLs with")
-	}
+// object, signed locally with the service account key. Credentials of
+// other kinds that can sign (impersonation, workload identity, the
+// metadata server) sign through Google's IAM API.
+func (g *GCS) SignGet(_ context.Context, key string, expiry time.Duration) (string, error) {
 	if expiry <= 0 {
 		expiry = GCSSignedURLExpiry
 	}
-	return signGCSURL(g.creds, g.base, g.bucket, key, http.MethodGet, g.opts.now(), expiry)
+	opts := &storage.SignedURLOptions{
+		Scheme: storage.SigningSchemeV4,
+		Method: http.MethodGet,
+		// The library counts whole seconds to Expires from its own
+		// reading of the clock, a moment after this one.
+		Expires:  time.Now().Add(min(expiry, maxPresignExpiry) + time.Second/2),
+		Hostname: g.host,
+		Insecure: g.insecure,
+	}
+	switch {
+	case g.creds.email != "" && len(g.creds.key) > 0:
+		opts.GoogleAccessID, opts.PrivateKey = g.creds.email, g.creds.key
+	case g.creds.canSignRemotely():
+	default:
+		return "", errors.New("no Google service account key to sign URLs with (GOOGLE_APPLICATION_CREDENTIALS names none)")
+	}
+	u, err := g.handle.SignedURL(key, opts)
+	if err != nil {
+		return "", &Error{Cloud: "GCS", Op: "sign URL", Bucket: g.bucket, Key: key, Message: err.Error(), Err: err}
+	}
+	return u, nil
 }
 
-// signGCSURL builds a V4 signed URL ("Signing URLs with your own program"
-// in the GCS documentation): only the host header is signed and the
-// payload is unsigned.
-func signGCSURL(creds *GoogleCredentials, base *url.URL, bucket, key, method string, t time.Time, expiry time.Duration) (string, error) {
-	t = t.UTC()
-	day := t.Format("20060102")
-	scope := day + "/auto/storage/goog4_request"
-	path := strings.TrimSuffix(base.Path, "/") + "/" + awsEscape(bucket, false)
-	if key != "" {
-		path += "/" + awsEscape(key, true)
+// googleCreds are the application-default credentials found for GCS.
+type googleCreds struct {
+	// creds authorize requests; nil means anonymous ones.
+	creds *auth.Credentials
+	// kind is the credentials file's type ("service_account",
+	// "authorized_user", ...) or "compute" for the metadata server.
+	kind string
+	// email and key are a service account's, for signing URLs.
+	email string
+	key   []byte
+	// source is the file the credentials came from, or "metadata server".
+	source string
+}
+
+// canSignRemotely reports whether the credentials can have URLs signed by
+// the IAM API (they name a service account but hold no key).
+func (c googleCreds) canSignRemotely() bool {
+	switch c.kind {
+	case "impersonated_service_account", "external_account", "compute":
+		return c.creds != nil
 	}
-	q := url.Values{}
-	q.Set("X-Goog-Algorithm", "GOOG4-RSA-SHA256")
-	q.Set("X-Goog-Credential", creds.ClientEmail+"/"+scope)
-	q.Set("X-Goog-Date", t.Format(amzDateFormat))
-	q.Set("X-Goog-Expires", strconv.FormatInt(int64(expiry/time.Second), 10))
-	q.Set("X-Goog-SignedHeaders", "host")
-	query := canonicalQuery(q)
-	canonical := method + "\n" + path + "\n" + query + "\nhost:" + base.Host + "\n\nhost\nUNSIGNED-PAYLOAD"
-	toSign := "GOOG4-RSA-SHA256\n" + t.Format(amzDateFormat) + "\n" + scope + "\n" + sha256Hex([]byte(canonical))
-	sig, err := creds.signRS256([]byte(toSign))
+	return false
+}
+
+// findGoogleCredentials finds the application-default credentials of
+// Google Cloud, first found wins:
+//  1. the file GOOGLE_APPLICATION_CREDENTIALS names (an error when it
+//     cannot be read or parsed);
+//  2. ~/.config/gcloud/application_default_credentials.json (gcloud auth
+//     application-default login);
+//  3. unless NO_GCE_CHECK is true: the metadata server of Google Cloud,
+//     when the process runs there (one probe per process, made when a GCS
+//     storage is first used).
+//
+// Nothing found gives anonymous requests and no error.
+func findGoogleCredentials(o Options) (googleCreds, error) {
+	path := o.getenv("GOOGLE_APPLICATION_CREDENTIALS")
+	named := path != ""
+	if !named {
+		path = filepath.Join(o.home(), ".config", "gcloud", "application_default_credentials.json")
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		return parseGoogleCredentials(b, path, o)
+	case named || !errors.Is(err, fs.ErrNotExist):
+		return googleCreds{}, fmt.Errorf("reading Google credentials: %w", err)
+	}
+	if Truthy(strings.TrimSpace(o.getenv("NO_GCE_CHECK"))) || !credentials.OnGCE() {
+		return googleCreds{}, nil
+	}
+	c, err := credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{GCSScope}, Client: o.client()})
 	if err != nil {
-		return "", err
+		return googleCreds{}, fmt.Errorf("Google credentials of the metadata server: %w", err)
 	}
-	return base.Scheme + "://" + base.Host + path + "?" + query + "&X-Goog-Signature=" + hex.EncodeToString(sig), nil
+	return googleCreds{creds: c, kind: "compute", source: "metadata server"}, nil
+}
+
+// parseGoogleCredentials reads a credentials file of any kind the Google
+// client libraries accept.
+func parseGoogleCredentials(b []byte, source string, o Options) (googleCreds, error) {
+	var f struct {
+		Type        string `json:"type"`
+		ClientEmail string `json:"client_email"`
+		PrivateKey  string `json:"private_key"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return googleCreds{}, fmt.Errorf("Google credentials %s are not JSON: %w", source, err)
+	}
+	c, err := credentials.DetectDefault(&credentials.DetectOptions{CredentialsJSON: b, Scopes: []string{GCSScope}, Client: o.client()})
+	if err != nil {
+		return googleCreds{}, fmt.Errorf("Google credentials %s: %w", source, err)
+	}
+	gc := googleCreds{creds: c, kind: f.Type, source: source}
+	if f.Type == "service_account" {
+		gc.email, gc.key = f.ClientEmail, []byte(f.PrivateKey)
+	}
+	return gc, nil
+}
+
+// bearer adds the credentials' access token to each request.
+type bearer struct {
+	creds *auth.Credentials
+	base  http.RoundTripper
+}
+
+// RoundTrip sends a copy of r with an Authorization header.
+func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	tok, err := b.creds.Token(r.Context())
+	if err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
+	typ := tok.Type
+	if typ == "" {
+		typ = "Bearer"
+	}
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("Authorization", typ+" "+tok.Value)
+	return b.base.RoundTrip(r2)
 }

@@ -40,6 +40,9 @@ const (
 	// bucketTTL is how long a bucket client (with the credentials it
 	// read) is reused.
 	bucketTTL = 5 * time.Minute
+	// signTimeout bounds what signing a URI may ask the cloud (an S3
+	// bucket's region), so that serving a task never hangs on it.
+	signTimeout = 10 * time.Second
 )
 
 // TaskMaker turns one bucket object into a task to import: uri is the
@@ -828,7 +831,9 @@ func (m *Manager) Sign(source store.StorageRef, uri string) (string, bool) {
 	if scheme == "gs" {
 		expiry = GCSSignedURLExpiry
 	}
-	u, err := b.SignGet(key, expiry)
+	ctx, cancel := context.WithTimeout(m.ctx, signTimeout)
+	defer cancel()
+	u, err := b.SignGet(ctx, key, expiry)
 	if err != nil {
 		return "", false
 	}

@@ -1,8 +1,9 @@
 // Package cloudtest runs in-process fakes of S3 and Google Cloud Storage
 // on 127.0.0.1 for tests: S3 is gofakes3 behind a check of the signature
-// version 4 of every request, GCS a small JSON API server with an OAuth 2.0
-// token endpoint. Both check credentials the way the clouds do, so tests can
-// show what bad credentials give.
+// version 4 of every request, GCS is fake-gcs-server behind an OAuth 2.0
+// token endpoint and checks of tokens and signed URLs. Both check
+// credentials the way the clouds do (the fakes alone accept anything), so
+// tests can show what bad credentials give.
 package cloudtest
 
 import (
@@ -24,6 +25,21 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// Fake is what tests do with either cloud's fake.
+type Fake interface {
+	// Endpoint is the base URL of the fake's API.
+	Endpoint() string
+	CreateBucket(t testing.TB, name string)
+	DeleteBucket(t testing.TB, name string)
+	Put(t testing.TB, bucket, key string, body []byte)
+	Get(bucket, key string) ([]byte, error)
+}
+
+var (
+	_ Fake = (*S3)(nil)
+	_ Fake = (*GCS)(nil)
 )
 
 // Test keys of the S3 fake.
@@ -76,13 +92,25 @@ func (s *S3) CreateBucket(t testing.TB, name string) {
 	}
 }
 
-// Put stores an object.
+// Put stores an object, with the metadata a PUT through the API gives.
 func (s *S3) Put(t testing.TB, bucket, key string, body []byte) {
 	t.Helper()
-	if _, err := s.Backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+	meta := map[string]string{"Last-Modified": time.Now().UTC().Format(http.TimeFormat)}
+	if _, err := s.Backend.PutObject(bucket, key, meta, bytes.NewReader(body), int64(len(body)), nil); err != nil {
 		t.Fatalf("put %s/%s: %v", bucket, key, err)
 	}
 }
+
+// DeleteBucket removes a bucket and its objects.
+func (s *S3) DeleteBucket(t testing.TB, name string) {
+	t.Helper()
+	if err := s.Backend.ForceDeleteBucket(name); err != nil {
+		t.Fatalf("delete bucket %s: %v", name, err)
+	}
+}
+
+// Endpoint is the fake's base URL.
+func (s *S3) Endpoint() string { return s.URL }
 
 // Get reads an object.
 func (s *S3) Get(bucket, key string) ([]byte, error) {
