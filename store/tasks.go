@@ -22,6 +22,10 @@ type NewTask struct {
 	Predictions json.RawMessage
 	Completions []json.RawMessage
 	TaskPath    string
+	// Hash, when Hashed, is DataHash(Data), worked out by the caller so
+	// that the write transaction does not have to.
+	Hash   [16]byte
+	Hashed bool
 }
 
 // ImportOptions tune an import.
@@ -256,9 +260,12 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 	hashes := hashBatch{}
 	var mem arena
 	for _, nt := range tasks {
-		h, err := DataHash(nt.Data)
-		if err != nil {
-			return 0, Invalidf("task %d: %v", len(res.TaskIDs)+res.Skipped, err)
+		h := nt.Hash
+		if !nt.Hashed {
+			var err error
+			if h, err = DataHash(nt.Data); err != nil {
+				return 0, Invalidf("task %d: %v", len(res.TaskIDs)+res.Skipped, err)
+			}
 		}
 		if opts.SkipDuplicates {
 			if *known == nil {
