@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,9 +31,9 @@ type GCS struct {
 	client *storage.Client
 	handle *storage.BucketHandle
 	creds  googleCreds
-	// host and insecure are where signed URLs point.
-	host     string
-	insecure bool
+	// base is the endpoint, where signed URLs point.
+	base *url.URL
+	now  func() time.Time
 }
 
 // DefaultGCSEndpoint is the GCS API's base URL.
@@ -108,7 +109,7 @@ func NewGCS(c Config, o Options) (*GCS, error) {
 	// Idempotent calls are retried a few times, not until the context
 	// ends (a sync's context lasts hours).
 	client.SetRetry(storage.WithMaxAttempts(3))
-	return &GCS{bucket: c.Bucket, client: client, handle: client.Bucket(c.Bucket), creds: creds, host: u.Host, insecure: u.Scheme == "http"}, nil
+	return &GCS{bucket: c.Bucket, client: client, handle: client.Bucket(c.Bucket), creds: creds, base: u, now: o.now}, nil
 }
 
 // Name is the bucket name.
@@ -267,30 +268,20 @@ func (g *GCS) Put(ctx context.Context, key string, body []byte, contentType stri
 }
 
 // SignGet returns a V4 signed URL (GOOG4-RSA-SHA256) for a GET of the
-// object, signed locally with the service account key. Credentials of
-// other kinds that can sign (impersonation, workload identity, the
-// metadata server) sign through Google's IAM API.
+// object, signed locally with the service account key. Nothing is sent.
+// Credentials without a key (a user's, the metadata server's) cannot sign.
 func (g *GCS) SignGet(_ context.Context, key string, expiry time.Duration) (string, error) {
+	if g.creds.key == nil {
+		src := "no credentials were found"
+		if g.creds.creds != nil {
+			src = "the credentials of " + g.creds.source + " are not a service account key"
+		}
+		return "", fmt.Errorf("no Google service account key to sign URLs with (%s)", src)
+	}
 	if expiry <= 0 {
 		expiry = GCSSignedURLExpiry
 	}
-	opts := &storage.SignedURLOptions{
-		Scheme: storage.SigningSchemeV4,
-		Method: http.MethodGet,
-		// The library counts whole seconds to Expires from its own
-		// reading of the clock, a moment after this one.
-		Expires:  time.Now().Add(min(expiry, maxPresignExpiry) + time.Second/2),
-		Hostname: g.host,
-		Insecure: g.insecure,
-	}
-	switch {
-	case g.creds.email != "" && len(g.creds.key) > 0:
-		opts.GoogleAccessID, opts.PrivateKey = g.creds.email, g.creds.key
-	case g.creds.canSignRemotely():
-	default:
-		return "", errors.New("no Google service account key to sign URLs with (GOOGLE_APPLICATION_CREDENTIALS names none)")
-	}
-	u, err := g.handle.SignedURL(key, opts)
+	u, err := signGCSURL(g.creds.email, g.creds.key, g.base, g.bucket, key, http.MethodGet, g.now(), min(expiry, maxPresignExpiry))
 	if err != nil {
 		return "", &Error{Cloud: "GCS", Op: "sign URL", Bucket: g.bucket, Key: key, Message: err.Error(), Err: err}
 	}
@@ -306,19 +297,9 @@ type googleCreds struct {
 	kind string
 	// email and key are a service account's, for signing URLs.
 	email string
-	key   []byte
+	key   *rsa.PrivateKey
 	// source is the file the credentials came from, or "metadata server".
 	source string
-}
-
-// canSignRemotely reports whether the credentials can have URLs signed by
-// the IAM API (they name a service account but hold no key).
-func (c googleCreds) canSignRemotely() bool {
-	switch c.kind {
-	case "impersonated_service_account", "external_account", "compute":
-		return c.creds != nil
-	}
-	return false
 }
 
 // findGoogleCredentials finds the application-default credentials of
@@ -372,7 +353,11 @@ func parseGoogleCredentials(b []byte, source string, o Options) (googleCreds, er
 	}
 	gc := googleCreds{creds: c, kind: f.Type, source: source}
 	if f.Type == "service_account" {
-		gc.email, gc.key = f.ClientEmail, []byte(f.PrivateKey)
+		k, err := parseRSAKey(f.PrivateKey)
+		if err != nil {
+			return googleCreds{}, fmt.Errorf("Google credentials %s: %w", source, err)
+		}
+		gc.email, gc.key = f.ClientEmail, k
 	}
 	return gc, nil
 }

@@ -289,15 +289,10 @@ func (g *GCS) signatureValid(w http.ResponseWriter, r *http.Request) bool {
 		gcsErr(w, http.StatusForbidden, "AccessDenied", "unknown signer")
 		return false
 	}
-	// The host is signed without its port, as the client library signs
-	// it (Google's own host has none).
-	host, _, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		host = r.Host
-	}
+	// The host is signed as the Host header carries it (with the port).
 	var ch strings.Builder
 	for _, h := range strings.Split(q.Get("X-Goog-SignedHeaders"), ";") {
-		v := host
+		v := r.Host
 		if h != "host" {
 			v = r.Header.Get(h)
 		}
