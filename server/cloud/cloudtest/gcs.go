@@ -104,7 +104,7 @@ func newGCS(t testing.TB, root string) *GCS {
 	addr := l.Addr().String()
 	g.URL = "http://" + addr
 	// The public host is the listener's, so that downloads by path
-	// (/bucket/object: the XML API and signed URLs) reach the objects.
+	// (/bucket/object, as signed URLs have them) reach the objects.
 	g.Server, err = fakestorage.NewServerWithOptions(fakestorage.Options{
 		NoListener: true, Scheme: "http", PublicHost: addr, ExternalURL: g.URL, StorageRoot: root,
 	})
