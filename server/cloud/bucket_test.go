@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -362,6 +363,62 @@ func TestGCSErrors(t *testing.T) {
 	defer cancel()
 	if err = b.Check(short); err == nil || !strings.Contains(err.Error(), "gs://media") {
 		t.Errorf("unreachable endpoint: %v", err)
+	}
+}
+
+// TestGCSRetries shows that reads are sent again after an answer that
+// may pass (503), a few times only, and that uploads are sent once.
+func TestGCSRetries(t *testing.T) {
+	fake := cloudtest.NewGCS(t)
+	fake.CreateBucket(t, "media")
+	fake.Put(t, "media", "a.txt", []byte("A"))
+	ctx := context.Background()
+	defer func(d time.Duration) { gcsRetryDelay = d }(gcsRetryDelay)
+	gcsRetryDelay = time.Millisecond
+
+	// failing is how many API calls (not token requests) still get a 503.
+	var failing atomic.Int64
+	var sent atomic.Int64
+	o := gcsOptions(t, fake, false)
+	o.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == "/token" {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		sent.Add(1)
+		if failing.Add(-1) >= 0 {
+			return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable",
+				Header: http.Header{"Content-Type": {"application/json"}}, Request: r,
+				Body: io.NopCloser(strings.NewReader(`{"error":{"code":503,"message":"Backend Error","errors":[{"reason":"backendError"}]}}`))}, nil
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	b, err := NewGCS(Config{Type: TypeGCS, Bucket: "media"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(fails int64, call func() error) (int64, error) {
+		failing.Store(fails)
+		sent.Store(0)
+		err := call()
+		return sent.Load(), err
+	}
+	list := func() error { return b.List(ctx, "", func(Object) error { return nil }) }
+	get := func() error { _, err := b.Get(ctx, "a.txt", 10); return err }
+	put := func() error { return b.Put(ctx, "b.txt", []byte("B"), "") }
+	if n, err := try(2, list); err != nil || n != 3 {
+		t.Errorf("list after two 503s: %d requests, %v", n, err)
+	}
+	if n, err := try(1, get); err != nil || n != 2 {
+		t.Errorf("get after a 503: %d requests, %v", n, err)
+	}
+	if n, err := try(3, get); n != 3 || err == nil || !strings.Contains(err.Error(), "Backend Error (backendError, HTTP 503)") {
+		t.Errorf("get after three 503s: %d requests, %v", n, err)
+	}
+	if n, err := try(1, put); n != 1 || err == nil {
+		t.Errorf("put after a 503: %d requests, %v", n, err)
+	}
+	if n, err := try(0, put); n != 1 || err != nil {
+		t.Errorf("put: %d requests, %v", n, err)
 	}
 }
 

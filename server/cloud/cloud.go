@@ -19,15 +19,24 @@
 // When tasks are served, s3:// and gs:// URIs among the top-level strings
 // of their data are replaced by presigned URLs (Resolve).
 //
-// The clients are each cloud's well-kept Go library: minio-go for S3 and
-// S3-compatible servers (signature version 4, presigned GETs), the Cloud
-// Storage client library for GCS (JSON API, V4 signed URLs). Credentials
-// come from the usual environment variables and files of each cloud (see
-// newAWSChain and findGoogleCredentials), read through Options so that
-// tests never see the machine's own. Nothing is sent, and no metadata
-// server is asked for credentials, until a cloud storage is used; setting
-// AWS_EC2_METADATA_DISABLED=true or NO_GCE_CHECK=true keeps the
-// respective metadata server from ever being asked.
+// The clients are well-kept Go libraries: minio-go for S3 and
+// S3-compatible servers (signature version 4, presigned GETs), and for GCS
+// Google's generated client of the Cloud Storage JSON API
+// (google.golang.org/api/storage/v1) with cloud.google.com/go/auth for the
+// credentials and their tokens. GCS's full client library is not used: it
+// links gRPC with its xDS and Envoy protobufs and OpenTelemetry, which more
+// than doubled the binary and the idle server's memory. The JSON API client
+// has no signed URLs, so GCS V4 URLs are signed here (gcsign.go) with the
+// service account key, without a request.
+//
+// Credentials come from the usual environment variables and files of each
+// cloud (see newAWSChain and findGoogleCredentials), read through Options
+// so that tests never see the machine's own, and are always handed to the
+// clients explicitly, so that neither looks for any of its own. Nothing is
+// sent, and no metadata server is asked for credentials, until a cloud
+// storage is used; setting AWS_EC2_METADATA_DISABLED=true or
+// NO_GCE_CHECK=true keeps the respective metadata server from ever being
+// asked.
 package cloud
 
 import (

@@ -1,38 +1,41 @@
 package cloud
 
 import (
+	"bytes"
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/auth/credentials"
-	"cloud.google.com/go/storage"
+	"cloud.google.com/go/auth/httptransport"
 	json "github.com/goccy/go-json"
 	"google.golang.org/api/googleapi"
-	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
+	storage "google.golang.org/api/storage/v1"
 )
 
-// GCS is a Google Cloud Storage bucket reached with the Cloud Storage
-// client library (JSON API; downloads through the XML API), authorized by
-// the application-default credentials (none: anonymous requests, which
-// public buckets and emulators accept).
+// GCS is a Google Cloud Storage bucket reached with Google's generated
+// client of the Cloud Storage JSON API (google.golang.org/api/storage/v1),
+// authorized by the application-default credentials (none: anonymous
+// requests, which public buckets and emulators accept).
 type GCS struct {
 	bucket string
-	client *storage.Client
-	handle *storage.BucketHandle
+	svc    *storage.Service
 	creds  googleCreds
-	// host and insecure are where signed URLs point.
-	host     string
-	insecure bool
+	// base is the endpoint, where signed URLs point.
+	base *url.URL
+	now  func() time.Time
 }
 
 // DefaultGCSEndpoint is the GCS API's base URL.
@@ -65,8 +68,7 @@ func NewGCS(c Config, o Options) (*GCS, error) {
 			}
 		}
 	}
-	custom := ep != ""
-	if !custom {
+	if ep == "" {
 		ep = DefaultGCSEndpoint
 	}
 	u, err := url.Parse(strings.TrimSuffix(ep, "/"))
@@ -80,35 +82,20 @@ func NewGCS(c Config, o Options) (*GCS, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := o.client()
-	hc := &http.Client{Transport: base.Transport, Timeout: base.Timeout}
-	if hc.Transport == nil {
-		hc.Transport = http.DefaultTransport
+	// The client sends its requests with this HTTP client, and only
+	// these credentials authorize them: given an HTTP client, the API
+	// client looks for no credentials of its own.
+	hc := &http.Client{Transport: o.transport(), Timeout: o.client().Timeout}
+	if creds.creds != nil {
+		if err := httptransport.AddAuthorizationMiddleware(hc, creds.creds); err != nil {
+			return nil, fmt.Errorf("GCS client for %s: %w", u.Host, err)
+		}
 	}
-	opts := []option.ClientOption{option.WithHTTPClient(hc), storage.WithDisabledClientMetrics()}
-	if custom {
-		opts = append(opts, option.WithEndpoint(u.String()+"/storage/v1/"))
-	}
-	// The library itself turns authentication off when the process has
-	// STORAGE_EMULATOR_HOST; credentials would then be refused.
-	switch {
-	case os.Getenv("STORAGE_EMULATOR_HOST") != "":
-	case creds.creds != nil:
-		hc.Transport = &bearer{creds: creds.creds, base: hc.Transport}
-		// Given explicitly, the credentials keep the library from looking
-		// for application-default credentials of its own.
-		opts = append(opts, option.WithAuthCredentials(creds.creds))
-	default:
-		opts = append(opts, option.WithoutAuthentication())
-	}
-	client, err := storage.NewClient(context.Background(), opts...)
+	svc, err := storage.NewService(context.Background(), option.WithHTTPClient(hc), option.WithEndpoint(u.String()+"/storage/v1/"))
 	if err != nil {
 		return nil, fmt.Errorf("GCS client for %s: %w", u.Host, err)
 	}
-	// Idempotent calls are retried a few times, not until the context
-	// ends (a sync's context lasts hours).
-	client.SetRetry(storage.WithMaxAttempts(3))
-	return &GCS{bucket: c.Bucket, client: client, handle: client.Bucket(c.Bucket), creds: creds, host: u.Host, insecure: u.Scheme == "http"}, nil
+	return &GCS{bucket: c.Bucket, svc: svc, creds: creds, base: u, now: o.now}, nil
 }
 
 // Name is the bucket name.
@@ -157,17 +144,21 @@ func (g *GCS) fail(op, key string, err error) error {
 			}
 		}
 		if e.Message == "" {
-			e.Message = errorBodyMessage(ge.Body)
+			// Media downloads leave the JSON error body unread.
+			var reason string
+			e.Message, reason = errorBodyMessage(ge.Body)
+			if e.Code == "" {
+				e.Code = reason
+			}
 		}
-		// A listing or an upload that is not found misses the bucket.
-		if e.Status == http.StatusNotFound && (key == "" || op == "put object") &&
-			(e.Message == "" || e.Message == http.StatusText(http.StatusNotFound)) {
-			e.Message = "The specified bucket does not exist"
+		// A bare "not found" names what is missing: the bucket of a
+		// listing or an upload, else the object.
+		if e.Status == http.StatusNotFound && (e.Message == "" || e.Message == http.StatusText(http.StatusNotFound)) {
+			e.Message = "The specified object does not exist"
+			if key == "" || op == "put object" {
+				e.Message = "The specified bucket does not exist"
+			}
 		}
-	case errors.Is(err, storage.ErrBucketNotExist):
-		e.Status, e.Message = http.StatusNotFound, "The specified bucket does not exist"
-	case errors.Is(err, storage.ErrObjectNotExist):
-		e.Status, e.Message = http.StatusNotFound, "The specified object does not exist"
 	default:
 		e.Message = err.Error()
 	}
@@ -177,41 +168,96 @@ func (g *GCS) fail(op, key string, err error) error {
 	return e
 }
 
-// errorBodyMessage is the message of a JSON error body, else the start of
-// the body.
-func errorBodyMessage(body string) string {
+// errorBodyMessage is the message and the first reason of a JSON error
+// body, else the start of the body.
+func errorBodyMessage(body string) (msg, reason string) {
 	var je struct {
 		Error struct {
 			Message string `json:"message"`
+			Errors  []struct {
+				Reason string `json:"reason"`
+			} `json:"errors"`
 		} `json:"error"`
 	}
 	if json.Unmarshal([]byte(body), &je) == nil && je.Error.Message != "" {
-		return je.Error.Message
+		if len(je.Error.Errors) > 0 {
+			reason = je.Error.Errors[0].Reason
+		}
+		return je.Error.Message, reason
 	}
 	body = strings.TrimSpace(body)
-	return body[:min(len(body), 300)]
+	return body[:min(len(body), 300)], ""
+}
+
+// gcsAttempts is how many times a call that reads (a page of a listing,
+// an object) is tried when it fails in a way that may pass: a few times,
+// not for as long as the context lasts (a sync's lasts hours). Uploads are
+// tried once.
+const gcsAttempts = 3
+
+// gcsRetryDelay is the wait before the second attempt; it doubles after.
+var gcsRetryDelay = 250 * time.Millisecond
+
+// retry calls fn until it succeeds, fails for good, or gcsAttempts are
+// spent.
+func (g *GCS) retry(ctx context.Context, fn func() error) error {
+	delay := gcsRetryDelay
+	for try := 1; ; try++ {
+		err := fn()
+		if err == nil || try == gcsAttempts || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay *= 2
+	}
+}
+
+// transient reports whether a failed call may succeed when sent again:
+// the answers GCS documents as retryable (408, 429, 5xx), and connections
+// that were refused, reset or cut short.
+func transient(err error) bool {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		return ge.Code == http.StatusRequestTimeout || ge.Code == http.StatusTooManyRequests || ge.Code >= 500
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return false
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // list calls fn for the objects whose name starts with prefix, asking
 // for max a page.
 func (g *GCS) list(ctx context.Context, prefix string, max int, fn func(Object) error) error {
-	q := &storage.Query{Prefix: prefix}
-	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
-		return err
+	call := g.svc.Objects.List(g.bucket).MaxResults(int64(max)).Fields("items(name,size)", "nextPageToken").Context(ctx)
+	if prefix != "" {
+		call.Prefix(prefix)
 	}
-	it := g.handle.Objects(ctx, q)
-	it.PageInfo().MaxSize = max
 	for {
-		a, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			return nil
-		}
+		var page *storage.Objects
+		err := g.retry(ctx, func() (err error) {
+			page, err = call.Do()
+			return err
+		})
 		if err != nil {
 			return g.fail("list objects", "", err)
 		}
-		if err := fn(Object{Key: a.Name, Size: a.Size}); err != nil {
-			return err
+		for _, it := range page.Items {
+			if err := fn(Object{Key: it.Name, Size: int64(it.Size)}); err != nil {
+				return err
+			}
 		}
+		if page.NextPageToken == "" {
+			return nil
+		}
+		call.PageToken(page.NextPageToken)
 	}
 }
 
@@ -236,30 +282,32 @@ func (g *GCS) List(ctx context.Context, prefix string, fn func(Object) error) er
 	})
 }
 
-// Get reads an object of at most limit bytes.
+// Get reads an object of at most limit bytes (a media download).
 func (g *GCS) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
-	r, err := g.handle.Object(key).NewReader(ctx)
+	var resp *http.Response
+	err := g.retry(ctx, func() (err error) {
+		resp, err = g.svc.Objects.Get(g.bucket, key).Context(ctx).Download()
+		return err
+	})
 	if err != nil {
 		return nil, g.fail("get object", key, err)
 	}
-	defer r.Close()
-	if r.Attrs.Size > limit {
+	defer resp.Body.Close()
+	if resp.ContentLength > limit {
 		return nil, tooLarge("GCS", g.bucket, key, limit)
 	}
-	return readLimited(r, limit, "GCS", g.bucket, key)
+	return readLimited(resp.Body, limit, "GCS", g.bucket, key)
 }
 
-// Put writes an object in one upload request.
+// Put writes an object in one upload request (a multipart upload: the
+// object's metadata and its content).
 func (g *GCS) Put(ctx context.Context, key string, body []byte, contentType string) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w := g.handle.Object(key).NewWriter(ctx)
-	w.ContentType = contentType
-	w.ChunkSize = 0
-	_, err := w.Write(body)
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	if contentType == "" {
+		contentType = "application/octet-stream"
 	}
+	_, err := g.svc.Objects.Insert(g.bucket, &storage.Object{Name: key, ContentType: contentType}).
+		Media(bytes.NewReader(body), googleapi.ChunkSize(0)).
+		Fields("name").Context(ctx).Do()
 	if err != nil {
 		return g.fail("put object", key, err)
 	}
@@ -267,30 +315,20 @@ func (g *GCS) Put(ctx context.Context, key string, body []byte, contentType stri
 }
 
 // SignGet returns a V4 signed URL (GOOG4-RSA-SHA256) for a GET of the
-// object, signed locally with the service account key. Credentials of
-// other kinds that can sign (impersonation, workload identity, the
-// metadata server) sign through Google's IAM API.
+// object, signed locally with the service account key. Nothing is sent.
+// Credentials without a key (a user's, the metadata server's) cannot sign.
 func (g *GCS) SignGet(_ context.Context, key string, expiry time.Duration) (string, error) {
+	if g.creds.key == nil {
+		src := "no credentials were found"
+		if g.creds.creds != nil {
+			src = "the credentials of " + g.creds.source + " are not a service account key"
+		}
+		return "", fmt.Errorf("no Google service account key to sign URLs with (%s)", src)
+	}
 	if expiry <= 0 {
 		expiry = GCSSignedURLExpiry
 	}
-	opts := &storage.SignedURLOptions{
-		Scheme: storage.SigningSchemeV4,
-		Method: http.MethodGet,
-		// The library counts whole seconds to Expires from its own
-		// reading of the clock, a moment after this one.
-		Expires:  time.Now().Add(min(expiry, maxPresignExpiry) + time.Second/2),
-		Hostname: g.host,
-		Insecure: g.insecure,
-	}
-	switch {
-	case g.creds.email != "" && len(g.creds.key) > 0:
-		opts.GoogleAccessID, opts.PrivateKey = g.creds.email, g.creds.key
-	case g.creds.canSignRemotely():
-	default:
-		return "", errors.New("no Google service account key to sign URLs with (GOOGLE_APPLICATION_CREDENTIALS names none)")
-	}
-	u, err := g.handle.SignedURL(key, opts)
+	u, err := signGCSURL(g.creds.email, g.creds.key, g.base, g.bucket, key, http.MethodGet, g.now(), min(expiry, maxPresignExpiry))
 	if err != nil {
 		return "", &Error{Cloud: "GCS", Op: "sign URL", Bucket: g.bucket, Key: key, Message: err.Error(), Err: err}
 	}
@@ -301,24 +339,11 @@ func (g *GCS) SignGet(_ context.Context, key string, expiry time.Duration) (stri
 type googleCreds struct {
 	// creds authorize requests; nil means anonymous ones.
 	creds *auth.Credentials
-	// kind is the credentials file's type ("service_account",
-	// "authorized_user", ...) or "compute" for the metadata server.
-	kind string
 	// email and key are a service account's, for signing URLs.
 	email string
-	key   []byte
+	key   *rsa.PrivateKey
 	// source is the file the credentials came from, or "metadata server".
 	source string
-}
-
-// canSignRemotely reports whether the credentials can have URLs signed by
-// the IAM API (they name a service account but hold no key).
-func (c googleCreds) canSignRemotely() bool {
-	switch c.kind {
-	case "impersonated_service_account", "external_account", "compute":
-		return c.creds != nil
-	}
-	return false
 }
 
 // findGoogleCredentials finds the application-default credentials of
@@ -352,7 +377,7 @@ func findGoogleCredentials(o Options) (googleCreds, error) {
 	if err != nil {
 		return googleCreds{}, fmt.Errorf("Google credentials of the metadata server: %w", err)
 	}
-	return googleCreds{creds: c, kind: "compute", source: "metadata server"}, nil
+	return googleCreds{creds: c, source: "metadata server"}, nil
 }
 
 // parseGoogleCredentials reads a credentials file of any kind the Google
@@ -366,37 +391,18 @@ func parseGoogleCredentials(b []byte, source string, o Options) (googleCreds, er
 	if err := json.Unmarshal(b, &f); err != nil {
 		return googleCreds{}, fmt.Errorf("Google credentials %s are not JSON: %w", source, err)
 	}
-	c, err := credentials.DetectDefault(&credentials.DetectOptions{CredentialsJSON: b, Scopes: []string{GCSScope}, Client: o.client()})
+	// The file is the user's own: any type it declares is accepted.
+	c, err := credentials.NewCredentialsFromJSON(credentials.CredType(f.Type), b, &credentials.DetectOptions{Scopes: []string{GCSScope}, Client: o.client()})
 	if err != nil {
 		return googleCreds{}, fmt.Errorf("Google credentials %s: %w", source, err)
 	}
-	gc := googleCreds{creds: c, kind: f.Type, source: source}
+	gc := googleCreds{creds: c, source: source}
 	if f.Type == "service_account" {
-		gc.email, gc.key = f.ClientEmail, []byte(f.PrivateKey)
+		k, err := parseRSAKey(f.PrivateKey)
+		if err != nil {
+			return googleCreds{}, fmt.Errorf("Google credentials %s: %w", source, err)
+		}
+		gc.email, gc.key = f.ClientEmail, k
 	}
 	return gc, nil
-}
-
-// bearer adds the credentials' access token to each request.
-type bearer struct {
-	creds *auth.Credentials
-	base  http.RoundTripper
-}
-
-// RoundTrip sends a copy of r with an Authorization header.
-func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	tok, err := b.creds.Token(r.Context())
-	if err != nil {
-		if r.Body != nil {
-			r.Body.Close()
-		}
-		return nil, err
-	}
-	typ := tok.Type
-	if typ == "" {
-		typ = "Bearer"
-	}
-	r2 := r.Clone(r.Context())
-	r2.Header.Set("Authorization", typ+" "+tok.Value)
-	return b.base.RoundTrip(r2)
 }

@@ -104,7 +104,7 @@ func newGCS(t testing.TB, root string) *GCS {
 	addr := l.Addr().String()
 	g.URL = "http://" + addr
 	// The public host is the listener's, so that downloads by path
-	// (/bucket/object: the XML API and signed URLs) reach the objects.
+	// (/bucket/object, as signed URLs have them) reach the objects.
 	g.Server, err = fakestorage.NewServerWithOptions(fakestorage.Options{
 		NoListener: true, Scheme: "http", PublicHost: addr, ExternalURL: g.URL, StorageRoot: root,
 	})
@@ -289,15 +289,10 @@ func (g *GCS) signatureValid(w http.ResponseWriter, r *http.Request) bool {
 		gcsErr(w, http.StatusForbidden, "AccessDenied", "unknown signer")
 		return false
 	}
-	// The host is signed without its port, as the client library signs
-	// it (Google's own host has none).
-	host, _, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		host = r.Host
-	}
+	// The host is signed as the Host header carries it (with the port).
 	var ch strings.Builder
 	for _, h := range strings.Split(q.Get("X-Goog-SignedHeaders"), ";") {
-		v := host
+		v := r.Host
 		if h != "host" {
 			v = r.Header.Get(h)
 		}
