@@ -141,7 +141,7 @@ func (f *importFlags) prepare(st *store.Store, cmd string, o options, stdout io.
 	if err != nil {
 		return importFailure(f.inputPath, err)
 	}
-	fmt.Fprintf(stdout, "Imported %d tasks from %s", len(sum.TaskIDs), f.inputPath)
+	fmt.Fprintf(stdout, "Imported %d tasks from %s", sum.Stored, f.inputPath)
 	if sum.Skipped > 0 {
 		fmt.Fprintf(stdout, " (%d already there)", sum.Skipped)
 	}
@@ -341,12 +341,13 @@ func importCommand(rootDir, project string, paths []string, format string, skip 
 	if err != nil {
 		return importFailure(strings.Join(paths, ", "), err)
 	}
-	fmt.Fprintf(stdout, "Imported %d tasks into %q in %.1fs", len(sum.TaskIDs), project, sum.Duration.Seconds())
+	fmt.Fprintf(stdout, "Imported %d tasks into %q in %.1fs", sum.Stored, project, sum.Duration.Seconds())
 	if sum.Skipped > 0 {
 		fmt.Fprintf(stdout, ", %d duplicates left out", sum.Skipped)
 	}
-	if len(sum.TaskIDs) > 0 {
-		fmt.Fprintf(stdout, " (ids %d to %d)", sum.TaskIDs[0], sum.TaskIDs[len(sum.TaskIDs)-1])
+	if n := len(sum.IDs); n > 0 {
+		last := sum.IDs[n-1]
+		fmt.Fprintf(stdout, " (ids %d to %d)", sum.IDs[0].First, last.First+int64(last.N)-1)
 	}
 	fmt.Fprintln(stdout)
 	return nil

@@ -148,7 +148,7 @@ func ImportInput(st *store.Store, project, path, format string, o LocalImport) (
 	}
 	formats := proc.Formats()
 	if len(formats) == 0 {
-		formats = map[string]int{format: len(res.TaskIDs) + res.Skipped}
+		formats = map[string]int{format: res.Stored + res.Skipped}
 	}
 	return ImportSummary{ImportResult: res, Formats: formats, Duration: time.Since(start)}, nil
 }

@@ -19,7 +19,7 @@ func TestImportFilesLikeUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sum.TaskIDs) != 10 || sum.Formats[".csv"] != 2 || sum.Formats[".json"] != 2 || sum.Formats[".txt"] != 1 || len(progress) == 0 {
+	if len(sum.TaskIDs()) != 10 || sum.Formats[".csv"] != 2 || sum.Formats[".json"] != 2 || sum.Formats[".txt"] != 1 || len(progress) == 0 {
 		t.Fatalf("%+v progress %v", sum, progress)
 	}
 	_, err = ImportFiles(e.st, "test", []string{filepath.Join("testdata", "import", "missing_key.json")}, LocalImport{})
@@ -73,12 +73,12 @@ func TestImportInputFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.TaskIDs[0] != r.firstID {
-				t.Fatalf("first id %d, want %d", sum.TaskIDs[0], r.firstID)
+			if sum.TaskIDs()[0] != r.firstID {
+				t.Fatalf("first id %d, want %d", sum.TaskIDs()[0], r.firstID)
 			}
 			if r.texts != nil {
 				var got []string
-				for _, id := range sum.TaskIDs {
+				for _, id := range sum.TaskIDs() {
 					got = append(got, fmt.Sprint(e.taskData(t, id)["text"]))
 				}
 				if strings.Join(got, "|") != strings.Join(r.texts, "|") {
@@ -89,10 +89,10 @@ func TestImportInputFormats(t *testing.T) {
 			// Media: URLs served from the registered root, task_path set.
 			key := map[string]string{"image-dir": "image", "audio-dir": "audio"}[r.format]
 			want := map[string][]string{"image-dir": {"PNG2", "PNG1"}, "audio-dir": {"RIFF"}}[r.format]
-			if len(sum.TaskIDs) != len(want) {
-				t.Fatalf("%d tasks, want %d", len(sum.TaskIDs), len(want))
+			if len(sum.TaskIDs()) != len(want) {
+				t.Fatalf("%d tasks, want %d", len(sum.TaskIDs()), len(want))
 			}
-			for i, id := range sum.TaskIDs {
+			for i, id := range sum.TaskIDs() {
 				u := e.taskData(t, id)[key].(string)
 				if !strings.HasPrefix(u, "/data/") || !strings.Contains(u, "?d="+url.QueryEscape(r.path)) {
 					t.Fatalf("url %q", u)

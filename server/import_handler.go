@@ -68,19 +68,20 @@ func (s *Server) importTasks(c *fiber.Ctx) error {
 		formats = map[string]int{}
 	}
 	out := fiber.Map{
-		"task_count":       len(res.TaskIDs),
+		"task_count":       res.Stored,
 		"completion_count": res.Completions,
 		"prediction_count": res.Predictions,
 		"duration":         time.Since(start).Seconds(),
 		"formats":          formats,
-		"new_task_ids":     res.TaskIDs,
+		"new_task_ids":     nil,
 	}
 	if skip {
 		out["skipped_duplicates"] = res.Skipped
 	}
-	if len(res.TaskIDs) > streamIDsOver {
-		return sendImportAnswer(c, out, res.TaskIDs)
+	if res.Stored > streamIDsOver {
+		return sendImportAnswer(c, out, res)
 	}
+	out["new_task_ids"] = res.TaskIDs()
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
@@ -106,7 +107,7 @@ func isJSONImport(c *fiber.Ctx) bool {
 const streamIDsOver = 100_000
 
 // sendImportAnswer writes the 201 answer with its new_task_ids streamed.
-func sendImportAnswer(c *fiber.Ctx, out fiber.Map, ids []int64) error {
+func sendImportAnswer(c *fiber.Ctx, out fiber.Map, res store.ImportResult) error {
 	delete(out, "new_task_ids")
 	head, err := marshalJSON(out)
 	if err != nil {
@@ -118,13 +119,15 @@ func sendImportAnswer(c *fiber.Ctx, out fiber.Map, ids []int64) error {
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		w.Write(head) //nolint:errcheck // a broken connection ends the answer
 		var num []byte
-		for i, id := range ids {
-			if i > 0 {
+		first := true
+		res.EachID(func(id int64) {
+			if !first {
 				w.WriteByte(',') //nolint:errcheck
 			}
+			first = false
 			num = strconv.AppendInt(num[:0], id, 10)
 			w.Write(num) //nolint:errcheck
-		}
+		})
 		w.WriteString("]}") //nolint:errcheck
 		w.Flush()           //nolint:errcheck
 	})

@@ -80,7 +80,7 @@ func (im *Importer) Add(tasks []NewTask) error {
 	for i, nt := range tasks {
 		d := bytes.TrimSpace(nt.Data)
 		if len(d) == 0 || d[0] != '{' {
-			return Invalidf("task %d: data must be a JSON object", len(im.res.TaskIDs)+im.res.Skipped+i)
+			return Invalidf("task %d: data must be a JSON object", im.res.Stored+im.res.Skipped+i)
 		}
 	}
 	// importChunk appends to res; on failure im.res keeps its old length.

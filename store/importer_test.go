@@ -26,8 +26,8 @@ func TestImporterCommitAndAbort(t *testing.T) {
 		}
 	}
 	res, err := im.Commit()
-	if err != nil || len(res.TaskIDs) != 300 || res.TaskIDs[0] != 1 || res.TaskIDs[299] != 300 {
-		t.Fatalf("commit: %v %d %v", err, len(res.TaskIDs), res.TaskIDs[:1])
+	if err != nil || len(res.TaskIDs()) != 300 || res.TaskIDs()[0] != 1 || res.TaskIDs()[299] != 300 {
+		t.Fatalf("commit: %v %d %v", err, len(res.TaskIDs()), res.TaskIDs()[:1])
 	}
 	im, _ = s.BeginImport(p, ImportOptions{})
 	im.Add([]NewTask{textTask("x"), textTask("y")})

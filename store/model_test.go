@@ -68,7 +68,7 @@ func TestAgainstModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, id := range res.TaskIDs {
+			for _, id := range res.TaskIDs() {
 				model[id] = &modelTask{comps: map[int64]modelComp{}}
 			}
 		case op < 55:

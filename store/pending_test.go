@@ -51,7 +51,7 @@ func TestUpgradeLayout1(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := map[int64]bool{}
-	for _, id := range res.TaskIDs {
+	for _, id := range res.TaskIDs() {
 		if id%3 == 0 || id < 1030 {
 			if _, err := s.SaveCompletion(p, id, []byte(`{"result":[]}`), false); err != nil {
 				t.Fatal(err)
@@ -221,8 +221,8 @@ func TestUpgradeLayout1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dup.Skipped != 1 || len(dup.TaskIDs) != 2 {
-		t.Fatalf("skipped %d, imported %v; want 1 skipped and 2 imported", dup.Skipped, dup.TaskIDs)
+	if dup.Skipped != 1 || len(dup.TaskIDs()) != 2 {
+		t.Fatalf("skipped %d, imported %v; want 1 skipped and 2 imported", dup.Skipped, dup.TaskIDs())
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func mustImport(t *testing.T, s *Store, p string, tasks ...NewTask) []int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.TaskIDs
+	return res.TaskIDs()
 }
 
 func TestImportIDsAndCounters(t *testing.T) {
@@ -57,8 +57,8 @@ func TestImportIDsAndCounters(t *testing.T) {
 	if _, err := s.ImportTasks(p, []NewTask{{Data: []byte(`[1]`)}}, ImportOptions{}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("non-object data: %v", err)
 	}
-	if res, _ := s.ImportTasks(p, []NewTask{textTask("x")}, ImportOptions{FirstID: 10}); res.TaskIDs[0] != 10 {
-		t.Fatalf("FirstID ignored: %v", res.TaskIDs)
+	if res, _ := s.ImportTasks(p, []NewTask{textTask("x")}, ImportOptions{FirstID: 10}); res.TaskIDs()[0] != 10 {
+		t.Fatalf("FirstID ignored: %v", res.TaskIDs())
 	}
 }
 
@@ -354,8 +354,8 @@ func TestSkipDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(res.TaskIDs) != "[2]" || res.Skipped != 3 {
-		t.Fatalf("ids %v skipped %d", res.TaskIDs, res.Skipped)
+	if fmt.Sprint(res.TaskIDs()) != "[2]" || res.Skipped != 3 {
+		t.Fatalf("ids %v skipped %d", res.TaskIDs(), res.Skipped)
 	}
 	// Without the option duplicates are imported.
 	if ids := mustImport(t, s, p, textTask("c")); fmt.Sprint(ids) != "[3]" {
@@ -364,7 +364,7 @@ func TestSkipDuplicates(t *testing.T) {
 	// A deleted task no longer counts as a duplicate.
 	s.DeleteTask(p, 1)
 	res, _ = s.ImportTasks(p, []NewTask{textTask("b")}, ImportOptions{SkipDuplicates: true})
-	if len(res.TaskIDs) != 1 {
+	if len(res.TaskIDs()) != 1 {
 		t.Fatalf("deleted task still blocks: %+v", res)
 	}
 }
@@ -487,5 +487,15 @@ func TestConfigRevision(t *testing.T) {
 	}
 	if pr, _ := s.Project(p); pr.ConfigRevision != base+2 || pr.LabelConfig != "<View></View>" {
 		t.Fatalf("after saves: %+v", pr)
+	}
+}
+
+func TestImportResultRuns(t *testing.T) {
+	var r ImportResult
+	for _, id := range []int64{5, 6, 7, 10, 11} {
+		r.addID(id)
+	}
+	if fmt.Sprint(r.IDs) != "[{5 3} {10 2}]" || r.Stored != 5 || fmt.Sprint(r.TaskIDs()) != "[5 6 7 10 11]" {
+		t.Fatalf("runs %v, stored %d, ids %v", r.IDs, r.Stored, r.TaskIDs())
 	}
 }

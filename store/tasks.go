@@ -40,11 +40,48 @@ type ImportOptions struct {
 
 // ImportResult tells what an import stored.
 type ImportResult struct {
-	TaskIDs []int64
+	// IDs are the new tasks' ids as runs of consecutive ids. An import
+	// takes consecutive ids, so this is one run however big the import:
+	// the ids of five million tasks take a few bytes, not 40 MB.
+	IDs []IDRun
+	// Stored counts the new tasks.
+	Stored int
 	// Skipped counts the duplicates left out.
 	Skipped     int
 	Completions int
 	Predictions int
+}
+
+// IDRun is a run of N consecutive task ids from First.
+type IDRun struct {
+	First int64
+	N     int
+}
+
+// addID records a new task's id.
+func (r *ImportResult) addID(id int64) {
+	if k := len(r.IDs); k > 0 && r.IDs[k-1].First+int64(r.IDs[k-1].N) == id {
+		r.IDs[k-1].N++
+	} else {
+		r.IDs = append(r.IDs, IDRun{First: id, N: 1})
+	}
+	r.Stored++
+}
+
+// EachID calls fn with each new task id, in order.
+func (r ImportResult) EachID(fn func(int64)) {
+	for _, run := range r.IDs {
+		for i := range run.N {
+			fn(run.First + int64(i))
+		}
+	}
+}
+
+// TaskIDs returns the new tasks' ids, in order.
+func (r ImportResult) TaskIDs() []int64 {
+	ids := make([]int64, 0, r.Stored)
+	r.EachID(func(id int64) { ids = append(ids, id) })
+	return ids
 }
 
 // Task is a stored task with its completions.
@@ -155,7 +192,7 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 	s.importLock(project).Lock()
 	defer s.importLock(project).Unlock()
 	err := s.update(project, func(t *ptx) error {
-		res = ImportResult{TaskIDs: make([]int64, 0, len(tasks))}
+		res = ImportResult{}
 		var known map[[16]byte]bool
 		_, err := t.importChunk(tasks, max(t.nextID(), opts.FirstID), opts, now, &res, &known)
 		return err
@@ -194,7 +231,7 @@ func (s *Store) ImportStream(ctx context.Context, project string, opts ImportOpt
 			}
 			for i, nt := range tasks {
 				if d := bytes.TrimSpace(nt.Data); len(d) == 0 || d[0] != '{' {
-					return Invalidf("task %d: data must be a JSON object", len(res.TaskIDs)+res.Skipped+i)
+					return Invalidf("task %d: data must be a JSON object", res.Stored+res.Skipped+i)
 				}
 			}
 			var err error
@@ -205,7 +242,7 @@ func (s *Store) ImportStream(ctx context.Context, project string, opts ImportOpt
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if len(res.TaskIDs)+res.Skipped == 0 {
+		if res.Stored+res.Skipped == 0 {
 			return Invalidf("no tasks to import")
 		}
 		return nil
@@ -264,7 +301,7 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 		if !nt.Hashed {
 			var err error
 			if h, err = DataHash(nt.Data); err != nil {
-				return 0, Invalidf("task %d: %v", len(res.TaskIDs)+res.Skipped, err)
+				return 0, Invalidf("task %d: %v", res.Stored+res.Skipped, err)
 			}
 		}
 		if opts.SkipDuplicates {
@@ -311,7 +348,7 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 		for _, c := range nt.Completions {
 			m, err := decodeObject(c)
 			if err != nil {
-				return 0, Invalidf("task %d: %v", len(res.TaskIDs), err)
+				return 0, Invalidf("task %d: %v", res.Stored, err)
 			}
 			delete(m, "id")
 			if _, err := t.saveCompletion(id, m, now); err != nil {
@@ -319,7 +356,7 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 			}
 			res.Completions++
 		}
-		res.TaskIDs = append(res.TaskIDs, id)
+		res.addID(id)
 		id++
 	}
 	if err := pending.flush(t.bk(bucketPendingBits)); err != nil {

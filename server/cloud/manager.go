@@ -471,8 +471,8 @@ func (m *Manager) importObjects(ctx context.Context, project string, cfg Config,
 	for _, u := range uris {
 		known[u] = true
 	}
-	ps.knownTasks += int64(len(res.TaskIDs))
-	ps.source.Imported += len(res.TaskIDs)
+	ps.knownTasks += int64(res.Stored)
+	ps.source.Imported += res.Stored
 	m.mu.Unlock()
 	return nil
 }
