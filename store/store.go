@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,13 +72,6 @@ type Project struct {
 	Counters       Counters
 }
 
-// initialMmapSize is the address space mapped for the database at open: as
-// the file grows within it, bbolt need not map it again, which would copy
-// every node of the running write transaction and wait for all readers (a
-// long export would hold up every write). Only the pages in use take
-// memory. 32-bit systems keep bbolt's default.
-const initialMmapSize = (strconv.IntSize / 64) << 30
-
 // Open opens (creating if needed) the database file at path.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.Timeout == 0 {
@@ -89,11 +81,10 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         opts.Timeout,
-		NoSync:          opts.NoSync,
-		ReadOnly:        opts.ReadOnly,
-		FreelistType:    bolt.FreelistMapType,
-		InitialMmapSize: initialMmapSize,
+		Timeout:      opts.Timeout,
+		NoSync:       opts.NoSync,
+		ReadOnly:     opts.ReadOnly,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
