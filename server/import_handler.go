@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -175,7 +176,12 @@ func importErrorf(format string, args ...any) error {
 
 // importJSONBody reads a JSON body: an object is one task, an array many.
 func importJSONBody(run *importRun, body io.Reader) (int, error) {
-	br := bufio.NewReaderSize(body, 64<<10)
+	br := peekReaders.Get().(*bufio.Reader)
+	br.Reset(body)
+	defer func() {
+		br.Reset(nil)
+		peekReaders.Put(br)
+	}()
 	first := firstByte(br)
 	n := 0
 	err := importer.JSONItems(br, run.limits.Files.MaxItemSize, func(item []byte) error {
@@ -210,6 +216,9 @@ func importJSONBody(run *importRun, body io.Reader) (int, error) {
 
 // firstByte peeks at the first byte after a byte-order mark and white
 // space within the first 64 KiB (0 when there is none).
+// peekReaders keep the buffers importJSONBody peeks with.
+var peekReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
 func firstByte(br *bufio.Reader) byte {
 	b, _ := br.Peek(br.Size())
 	b = bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")

@@ -12,6 +12,14 @@ type arena struct {
 
 const arenaBlock = 256 << 10
 
+// reserve makes the next block hold n bytes, when that is less than a
+// whole block: a small import then allocates what it needs, not 256 KiB.
+func (a *arena) reserve(n int) {
+	if n < arenaBlock && cap(a.block)-len(a.block) < n {
+		a.block = make([]byte, 0, n)
+	}
+}
+
 // alloc returns a zero-length slice with capacity n.
 func (a *arena) alloc(n int) []byte {
 	if n > arenaBlock/4 {

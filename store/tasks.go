@@ -296,6 +296,11 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 	pending := pendingBatch{}
 	hashes := hashBatch{}
 	var mem arena
+	need := 0
+	for _, nt := range tasks {
+		need += 8 + encodedSize(nt)
+	}
+	mem.reserve(need)
 	for _, nt := range tasks {
 		h := nt.Hash
 		if !nt.Hashed {

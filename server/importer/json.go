@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
@@ -66,6 +67,11 @@ func (e *CallbackError) Unwrap() error { return e.Err }
 // jsonReadSize is the buffer of the JSON scanner.
 const jsonReadSize = 256 << 10
 
+// jsonReaders keeps the scanners' buffers for the next import: a request
+// of a thousand tasks would otherwise allocate (and clear) more buffer
+// than body.
+var jsonReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, jsonReadSize) }}
+
 // JSONItems reads one JSON text from r. An array gives each of its elements
 // to fn, in order; an object is given to fn as the only item. The item slice
 // is valid only during the call. A leading UTF-8 byte-order mark is skipped.
@@ -76,7 +82,13 @@ const jsonReadSize = 256 << 10
 // than maxItem bytes, and *CallbackError wrapping what fn returned. The
 // input is never held whole in memory: at most one item is.
 func JSONItems(r io.Reader, maxItem int64, fn func(item []byte) error) error {
-	s := &jsonScanner{br: bufio.NewReaderSize(r, jsonReadSize), max: maxItem}
+	br := jsonReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		jsonReaders.Put(br)
+	}()
+	s := &jsonScanner{br: br, max: maxItem}
 	if err := skipBOM(s.br); err != nil {
 		return err
 	}
