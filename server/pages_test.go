@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -24,6 +26,8 @@ func TestPages(t *testing.T) {
 		{name: "labeling stream", setup: seed("a", "b"), method: "GET", url: "/", wantStatus: 200,
 			want:       []string{widget, "Keyboard shortcuts", `window.LS_PAGE = JSON.parse(`, `\"task\":null`, `class="active" aria-current="page">Labeling`},
 			wantHeader: map[string]string{"Content-Type": "text/html"}},
+		{name: "labeling stream carries its first task", setup: seed("first of the stream", "b"), method: "GET", url: "/", wantStatus: 200,
+			want: []string{`\"firstTask\":\"{\\\"id\\\":0,`, `first of the stream`, `\"noTaskLeft\":false`}},
 		{name: "labeling one task", setup: seed("first text", "b"), method: "GET", url: "/?task_id=0", wantStatus: 200,
 			want: []string{`first text`, `\"task\":\"{`}},
 		{name: "labeling an unknown task", setup: seed("a"), method: "GET", url: "/?task_id=99", wantStatus: 404,
@@ -43,6 +47,63 @@ func TestPages(t *testing.T) {
 		{name: "pages without the widget do not load its CSS", method: "GET", url: "/import", wantStatus: 200,
 			notWant: []string{"editor/css/main.css"}},
 	})
+}
+
+// TestLabelingStreamFirstTask: the stream page carries the task that
+// GET /api/project/next answers, says when none is left, and leaves the
+// request to the page when ML backends would have to predict first.
+func TestLabelingStreamFirstTask(t *testing.T) {
+	s, st := newTestServer(t)
+	importTexts(t, s, "a", "b")
+	page := func() map[string]any {
+		t.Helper()
+		r := call(t, s, "GET", "/", "", "")
+		if r.status != 200 {
+			t.Fatalf("GET /: %d %s", r.status, r.body)
+		}
+		return pageJSON(t, r.body)
+	}
+	next := callJSON(t, s, "GET", "/api/project/next", "")
+	if got := page()["firstTask"]; got != next.body {
+		t.Fatalf("firstTask %v, want the body of api/project/next %s", got, next.body)
+	}
+	for _, id := range []int{0, 1} {
+		if r := callJSON(t, s, "POST", fmt.Sprintf("/api/tasks/%d/completions", id), `{"lead_time":1,"result":[]}`); r.status != 201 {
+			t.Fatalf("completion: %d %s", r.status, r.body)
+		}
+	}
+	if p := page(); p["firstTask"] != nil || p["noTaskLeft"] != true {
+		t.Fatalf("every task done: firstTask %v, noTaskLeft %v", p["firstTask"], p["noTaskLeft"])
+	}
+	importTexts(t, s, "c")
+	setBackends(t, st, store.MLBackend{Name: "m", URL: "http://127.0.0.1:1"})
+	if p := page(); p["firstTask"] != nil || p["noTaskLeft"] != false {
+		t.Fatalf("with an ML backend: firstTask %v, noTaskLeft %v", p["firstTask"], p["noTaskLeft"])
+	}
+}
+
+// pageJSON decodes the LS_PAGE values of a rendered page.
+func pageJSON(t *testing.T, body string) map[string]any {
+	t.Helper()
+	const start = "window.LS_PAGE = JSON.parse("
+	i := strings.Index(body, start)
+	if i < 0 {
+		t.Fatalf("no LS_PAGE in the page:\n%s", body)
+	}
+	rest := body[i+len(start):]
+	end := strings.Index(rest, ");\n")
+	if end < 0 {
+		t.Fatalf("LS_PAGE does not end")
+	}
+	var text string
+	if err := json.Unmarshal([]byte(rest[:end]), &text); err != nil {
+		t.Fatalf("LS_PAGE is not a string literal: %v\n%s", err, rest[:end])
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		t.Fatalf("LS_PAGE is not JSON: %v\n%s", err, text)
+	}
+	return out
 }
 
 func TestWelcomeStates(t *testing.T) {

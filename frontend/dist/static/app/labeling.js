@@ -11,6 +11,9 @@
   var page = LS.page;
   var exploreTask = page.task ? JSON.parse(page.task) : null;
   var stream = !exploreTask;
+  // The server puts the first task of the stream into the page too, unless
+  // it must ask ML backends for it; then the page fetches it (LS_FIRST_NEXT).
+  var firstTask = stream && page.firstTask ? JSON.parse(page.firstTask) : null;
 
   var INTERFACES = [
     'basic', 'panel', 'controls', 'submit', 'update', 'skip',
@@ -331,6 +334,11 @@
     onLabelStudioLoad: function (ls) {
       if (exploreTask) {
         showTask(ls, exploreTask, 'auto');
+      } else if (firstTask) {
+        showTask(ls, firstTask);
+      } else if (page.noTaskLeft) {
+        ls.setFlags({ isLoading: false, noTask: true });
+        taskLoaded(ls, null);
       } else {
         ls.setFlags({ isLoading: true });
         loadNext(ls);
