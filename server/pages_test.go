@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -45,7 +46,7 @@ func TestPages(t *testing.T) {
 		{name: "export", method: "GET", url: "/export", wantStatus: 200, want: []string{`id="formats"`}},
 		{name: "model", method: "GET", url: "/model", wantStatus: 200, want: []string{`id="backends"`}},
 		{name: "pages without the widget do not load its CSS", method: "GET", url: "/import", wantStatus: 200,
-			notWant: []string{"editor/css/main.css"}},
+			notWant: []string{"editor/css/"}},
 	})
 }
 
@@ -282,7 +283,7 @@ func TestBundleURLsAndVersion(t *testing.T) {
 		}
 		t.Skip("the widget bundle is not built")
 	}
-	for _, want := range []string{`static/editor/css/main.css?v=`, `static/editor/js/main.js?v=`, `static/app/labeling.js?v=`} {
+	for _, want := range []string{`static/editor/css/main.lean.css?v=`, `static/editor/js/main.js?v=`, `static/app/labeling.js?v=`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("page lacks %s", want)
 		}
@@ -290,6 +291,22 @@ func TestBundleURLsAndVersion(t *testing.T) {
 	js := call(t, s, "GET", "/static/editor/js/main.js", "", "")
 	if js.status != 200 || len(js.body) < frontend.MinBundleSize || !strings.Contains(js.header.Get("Content-Type"), "javascript") {
 		t.Fatalf("main.js: %d, %d bytes, %s", js.status, len(js.body), js.header.Get("Content-Type"))
+	}
+	// The published stylesheet is served as it is; the pages use its lean copy.
+	published, err := fs.ReadFile(frontend.Static(), frontend.EditorCSS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if css := call(t, s, "GET", "/static/editor/css/main.css", "", ""); css.status != 200 || css.body != string(published) {
+		t.Fatalf("main.css: %d, %d bytes, want the %d published ones", css.status, len(css.body), len(published))
+	}
+	lean := call(t, s, "GET", "/static/editor/css/main.lean.css?v=1", "", "")
+	if lean.status != 200 || lean.body != string(frontend.LeanEditorCSS()) || !strings.HasPrefix(lean.header.Get("Content-Type"), "text/css") ||
+		!strings.Contains(lean.header.Get("Cache-Control"), "immutable") || lean.header.Get("ETag") == "" {
+		t.Fatalf("main.lean.css: %d, %d bytes, %v", lean.status, len(lean.body), lean.header)
+	}
+	if r := call(t, s, "GET", "/editor/css/main.lean.css", "", ""); r.status != 200 || r.body != lean.body {
+		t.Fatalf("main.lean.css at the root: %d", r.status)
 	}
 	v := call(t, s, "GET", "/version", "", "")
 	if !strings.Contains(v.body, "808858fe9cc17d372a89b1031c3e2e12e06ba1f3") {
