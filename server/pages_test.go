@@ -283,10 +283,19 @@ func TestBundleURLsAndVersion(t *testing.T) {
 		}
 		t.Skip("the widget bundle is not built")
 	}
-	for _, want := range []string{`static/editor/css/main.lean.css?v=`, `static/editor/js/main.js?v=`, `static/app/labeling.js?v=`} {
+	for _, want := range []string{`static/editor/css/main.lean.css?v=`, `static/editor/js/main.labeling.js?v=`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("page lacks %s", want)
 		}
+	}
+	for _, notWant := range []string{`static/editor/js/main.js`, `static/app/labeling.js`, `static/editor/css/main.css`} {
+		if strings.Contains(r.body, notWant) {
+			t.Errorf("page loads %s: its derived file has it", notWant)
+		}
+	}
+	if b := call(t, s, "GET", "/static/editor/js/main.labeling.js?v=1", "", ""); b.status != 200 || b.body != string(frontend.LabelingBundle()) ||
+		!strings.Contains(b.header.Get("Content-Type"), "javascript") || !strings.Contains(b.header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("main.labeling.js: %d, %d bytes, %v", b.status, len(b.body), b.header)
 	}
 	js := call(t, s, "GET", "/static/editor/js/main.js", "", "")
 	if js.status != 200 || len(js.body) < frontend.MinBundleSize || !strings.Contains(js.header.Get("Content-Type"), "javascript") {

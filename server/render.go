@@ -32,7 +32,7 @@ var standaloneTemplates = map[string]bool{"render.html": true}
 
 // embeddedAssets describes the embedded static tree once per process: an
 // ETag per file and one version string over all of them. derived holds
-// the files made from embedded ones (the lean widget stylesheet).
+// the files made from embedded ones (frontend.Derived).
 type embeddedAssets struct {
 	fsys    fs.FS
 	etags   map[string]string
@@ -67,9 +67,9 @@ func staticAssets() *embeddedAssets {
 			add(p, b)
 			return nil
 		})
-		if css := frontend.LeanEditorCSS(); css != nil {
-			a.derived[frontend.EditorLeanCSS] = css
-			add(frontend.EditorLeanCSS, css)
+		for p, b := range frontend.Derived() {
+			a.derived[p] = b
+			add(p, b)
 		}
 		sort.Strings(names)
 		all := sha256.New()

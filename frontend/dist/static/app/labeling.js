@@ -4,7 +4,9 @@
    (/?task_id=N) works on one task. Every write is checked: a failed submit
    or skip rejects, so the widget shows the server's message and keeps the
    user's work; failed updates, deletes and ground-truth marks are shown as
-   toasts and the task is reloaded so the screen matches the server. */
+   toasts and the task is reloaded so the screen matches the server.
+   The labeling page loads this file appended to the widget's bundle, as
+   static/editor/js/main.labeling.js (frontend.LabelingBundle). */
 (function () {
   'use strict';
 
