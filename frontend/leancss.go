@@ -64,8 +64,7 @@ type cssPruner struct {
 	prefix []byte
 }
 
-// rules copies the rules in src[i:end] to out, dropping what cannot match;
-// it stops at end or at a '}' that closes the enclosing block.
+// rules copies the rules in src[i:end] to out, dropping what cannot match.
 func (p *cssPruner) rules(i, end int, out []byte) []byte {
 	s := p.src
 	for {
@@ -84,13 +83,20 @@ func (p *cssPruner) rules(i, end int, out []byte) []byte {
 			}
 			break
 		}
-		if i >= end || s[i] == '}' {
+		if i >= end {
 			return out
+		}
+		if s[i] == '}' { // one too many: keep it as it is
+			out = append(out, '}')
+			i++
+			continue
 		}
 		stop := p.scan(i, end, "{;}")
 		if stop >= end || s[stop] == '}' {
 			// A rule without a block, cut short: keep it as it is.
-			return append(out, s[i:stop]...)
+			out = append(out, s[i:stop]...)
+			i = stop
+			continue
 		}
 		if stop == i { // a stray ';' or a block without a prelude
 			if s[i] == ';' {
@@ -108,11 +114,11 @@ func (p *cssPruner) rules(i, end int, out []byte) []byte {
 			i = stop + 1
 			continue
 		}
-		close := p.scan(stop+1, end, "}")
-		next := min(close+1, end)
+		blockEnd := p.scan(stop+1, end, "}")
+		next := min(blockEnd+1, end)
 		switch {
 		case isGroupRule(prelude):
-			inner := p.rules(stop+1, close, nil)
+			inner := p.rules(stop+1, blockEnd, nil)
 			if len(bytes.TrimSpace(inner)) > 0 {
 				out = append(out, prelude...)
 				out = append(out, '{')

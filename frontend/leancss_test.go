@@ -28,6 +28,7 @@ func TestDropClassRules(t *testing.T) {
 		{"whitespace between rules goes", ".a{x:1}\n\n .b{x:2}\n", ".a{x:1}.b{x:2}"},
 		{"a block without an end is kept", `.a{x:1}.b{x:2`, `.a{x:1}.b{x:2`},
 		{"stray semicolons and a block without a prelude", `;.a{x:1};{x:2}.b{x:3}`, `.a{x:1}{x:2}.b{x:3}`},
+		{"a stray brace keeps what follows", `.a{x:1}}.antd_b{x:2}.c{x:3}@media print{}.d{x:4}}.e{x:5}`, `.a{x:1}}.c{x:3}.d{x:4}}.e{x:5}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := string(DropClassRules([]byte(tc.in), "antd_")); got != tc.want {
