@@ -188,6 +188,13 @@ func (s *Server) labelingPage(c *fiber.Ctx) error {
 		return c.Redirect("/welcome", fiber.StatusFound)
 	}
 	var task any // null in stream mode
+	// In stream mode the page carries the first task of the stream, or says
+	// that none is left, so that the widget starts without a request. With
+	// ML backends that task would wait for their live predictions: the page
+	// is then sent at once and asks api/project/next while it loads, as it
+	// also does when the store cannot name the next task here.
+	var firstTask any
+	noTaskLeft := false
 	if raw := c.Query("task_id"); raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id < 0 {
@@ -198,6 +205,14 @@ func (s *Server) labelingPage(c *fiber.Ctx) error {
 			return s.errorPage(c, err)
 		}
 		task = string(s.withLivePredictions(c, renderTask(tk, renderGet)))
+	} else if len(p.Settings.MLBackends) == 0 {
+		body, err := s.nextTaskBody(c, p)
+		switch {
+		case err == nil:
+			firstTask = string(body)
+		case errors.Is(err, store.ErrNotFound):
+			noTaskLeft = true
+		}
 	}
 	d, err := s.newPageData(p, cfg, "labeling")
 	if err != nil {
@@ -206,6 +221,8 @@ func (s *Server) labelingPage(c *fiber.Ctx) error {
 	if err := d.setPageJSON(fiber.Map{
 		"config":      labelconfig.LineConfig(p.LabelConfig),
 		"task":        task,
+		"firstTask":   firstTask,
+		"noTaskLeft":  noTaskLeft,
 		"instruction": p.Settings.Instruction,
 		"allowDelete": p.Settings.AllowDeleteCompletions,
 	}); err != nil {

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -24,6 +27,8 @@ func TestPages(t *testing.T) {
 		{name: "labeling stream", setup: seed("a", "b"), method: "GET", url: "/", wantStatus: 200,
 			want:       []string{widget, "Keyboard shortcuts", `window.LS_PAGE = JSON.parse(`, `\"task\":null`, `class="active" aria-current="page">Labeling`},
 			wantHeader: map[string]string{"Content-Type": "text/html"}},
+		{name: "labeling stream carries its first task", setup: seed("first of the stream", "b"), method: "GET", url: "/", wantStatus: 200,
+			want: []string{`\"firstTask\":\"{\\\"id\\\":0,`, `first of the stream`, `\"noTaskLeft\":false`}},
 		{name: "labeling one task", setup: seed("first text", "b"), method: "GET", url: "/?task_id=0", wantStatus: 200,
 			want: []string{`first text`, `\"task\":\"{`}},
 		{name: "labeling an unknown task", setup: seed("a"), method: "GET", url: "/?task_id=99", wantStatus: 404,
@@ -41,8 +46,65 @@ func TestPages(t *testing.T) {
 		{name: "export", method: "GET", url: "/export", wantStatus: 200, want: []string{`id="formats"`}},
 		{name: "model", method: "GET", url: "/model", wantStatus: 200, want: []string{`id="backends"`}},
 		{name: "pages without the widget do not load its CSS", method: "GET", url: "/import", wantStatus: 200,
-			notWant: []string{"editor/css/main.css"}},
+			notWant: []string{"editor/css/"}},
 	})
+}
+
+// TestLabelingStreamFirstTask: the stream page carries the task that
+// GET /api/project/next answers, says when none is left, and leaves the
+// request to the page when ML backends would have to predict first.
+func TestLabelingStreamFirstTask(t *testing.T) {
+	s, st := newTestServer(t)
+	importTexts(t, s, "a", "b")
+	page := func() map[string]any {
+		t.Helper()
+		r := call(t, s, "GET", "/", "", "")
+		if r.status != 200 {
+			t.Fatalf("GET /: %d %s", r.status, r.body)
+		}
+		return pageJSON(t, r.body)
+	}
+	next := callJSON(t, s, "GET", "/api/project/next", "")
+	if got := page()["firstTask"]; got != next.body {
+		t.Fatalf("firstTask %v, want the body of api/project/next %s", got, next.body)
+	}
+	for _, id := range []int{0, 1} {
+		if r := callJSON(t, s, "POST", fmt.Sprintf("/api/tasks/%d/completions", id), `{"lead_time":1,"result":[]}`); r.status != 201 {
+			t.Fatalf("completion: %d %s", r.status, r.body)
+		}
+	}
+	if p := page(); p["firstTask"] != nil || p["noTaskLeft"] != true {
+		t.Fatalf("every task done: firstTask %v, noTaskLeft %v", p["firstTask"], p["noTaskLeft"])
+	}
+	importTexts(t, s, "c")
+	setBackends(t, st, store.MLBackend{Name: "m", URL: "http://127.0.0.1:1"})
+	if p := page(); p["firstTask"] != nil || p["noTaskLeft"] != false {
+		t.Fatalf("with an ML backend: firstTask %v, noTaskLeft %v", p["firstTask"], p["noTaskLeft"])
+	}
+}
+
+// pageJSON decodes the LS_PAGE values of a rendered page.
+func pageJSON(t *testing.T, body string) map[string]any {
+	t.Helper()
+	const start = "window.LS_PAGE = JSON.parse("
+	i := strings.Index(body, start)
+	if i < 0 {
+		t.Fatalf("no LS_PAGE in the page:\n%s", body)
+	}
+	rest := body[i+len(start):]
+	end := strings.Index(rest, ");\n")
+	if end < 0 {
+		t.Fatalf("LS_PAGE does not end")
+	}
+	var text string
+	if err := json.Unmarshal([]byte(rest[:end]), &text); err != nil {
+		t.Fatalf("LS_PAGE is not a string literal: %v\n%s", err, rest[:end])
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		t.Fatalf("LS_PAGE is not JSON: %v\n%s", err, text)
+	}
+	return out
 }
 
 func TestWelcomeStates(t *testing.T) {
@@ -221,14 +283,39 @@ func TestBundleURLsAndVersion(t *testing.T) {
 		}
 		t.Skip("the widget bundle is not built")
 	}
-	for _, want := range []string{`static/editor/css/main.css?v=`, `static/editor/js/main.js?v=`, `static/app/labeling.js?v=`} {
+	for _, want := range []string{`static/editor/css/main.lean.css?v=`, `static/editor/js/main.labeling.js?v=`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("page lacks %s", want)
 		}
 	}
+	for _, notWant := range []string{`static/editor/js/main.js`, `static/app/labeling.js`, `static/editor/css/main.css`} {
+		if strings.Contains(r.body, notWant) {
+			t.Errorf("page loads %s: its derived file has it", notWant)
+		}
+	}
+	if b := call(t, s, "GET", "/static/editor/js/main.labeling.js?v=1", "", ""); b.status != 200 || b.body != string(frontend.LabelingBundle()) ||
+		!strings.Contains(b.header.Get("Content-Type"), "javascript") || !strings.Contains(b.header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("main.labeling.js: %d, %d bytes, %v", b.status, len(b.body), b.header)
+	}
 	js := call(t, s, "GET", "/static/editor/js/main.js", "", "")
 	if js.status != 200 || len(js.body) < frontend.MinBundleSize || !strings.Contains(js.header.Get("Content-Type"), "javascript") {
 		t.Fatalf("main.js: %d, %d bytes, %s", js.status, len(js.body), js.header.Get("Content-Type"))
+	}
+	// The published stylesheet is served as it is; the pages use its lean copy.
+	published, err := fs.ReadFile(frontend.Static(), frontend.EditorCSS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if css := call(t, s, "GET", "/static/editor/css/main.css", "", ""); css.status != 200 || css.body != string(published) {
+		t.Fatalf("main.css: %d, %d bytes, want the %d published ones", css.status, len(css.body), len(published))
+	}
+	lean := call(t, s, "GET", "/static/editor/css/main.lean.css?v=1", "", "")
+	if lean.status != 200 || lean.body != string(frontend.LeanEditorCSS()) || !strings.HasPrefix(lean.header.Get("Content-Type"), "text/css") ||
+		!strings.Contains(lean.header.Get("Cache-Control"), "immutable") || lean.header.Get("ETag") == "" {
+		t.Fatalf("main.lean.css: %d, %d bytes, %v", lean.status, len(lean.body), lean.header)
+	}
+	if r := call(t, s, "GET", "/editor/css/main.lean.css", "", ""); r.status != 200 || r.body != lean.body {
+		t.Fatalf("main.lean.css at the root: %d", r.status)
 	}
 	v := call(t, s, "GET", "/version", "", "")
 	if !strings.Contains(v.body, "808858fe9cc17d372a89b1031c3e2e12e06ba1f3") {

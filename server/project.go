@@ -231,14 +231,25 @@ func (s *Server) nextTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tk, err := s.st.NextTask(p.Name, p.Settings.Sampling)
+	body, err := s.nextTaskBody(c, p)
 	if errors.Is(err, store.ErrNotFound) {
 		return c.SendStatus(fiber.StatusNotFound)
 	}
 	if err != nil {
 		return err
 	}
-	return sendRawJSON(c, fiber.StatusOK, s.withLivePredictions(c, s.resolveURIs(c, renderTask(tk, renderGet))))
+	return sendRawJSON(c, fiber.StatusOK, body)
+}
+
+// nextTaskBody is the body of GET /api/project/next for project p: the
+// next task to label with its URIs resolved and live predictions added. It
+// returns an error wrapping store.ErrNotFound when no task is left.
+func (s *Server) nextTaskBody(c *fiber.Ctx, p *store.Project) ([]byte, error) {
+	tk, err := s.st.NextTask(p.Name, p.Settings.Sampling)
+	if err != nil {
+		return nil, err
+	}
+	return s.withLivePredictions(c, s.resolveURIs(c, renderTask(tk, renderGet))), nil
 }
 
 // export: GET /api/project/export. Without a format it answers the project

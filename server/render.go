@@ -31,10 +31,12 @@ const layoutTemplate = "layout.html"
 var standaloneTemplates = map[string]bool{"render.html": true}
 
 // embeddedAssets describes the embedded static tree once per process: an
-// ETag per file and one version string over all of them.
+// ETag per file and one version string over all of them. derived holds
+// the files made from embedded ones (frontend.Derived).
 type embeddedAssets struct {
 	fsys    fs.FS
 	etags   map[string]string
+	derived map[string][]byte
 	version string
 }
 
@@ -47,8 +49,13 @@ var (
 // ETag of each file, and the hash of all hashes is the ?v= of asset URLs.
 func staticAssets() *embeddedAssets {
 	assetsOnce.Do(func() {
-		a := &embeddedAssets{fsys: frontend.Static(), etags: map[string]string{}}
+		a := &embeddedAssets{fsys: frontend.Static(), etags: map[string]string{}, derived: map[string][]byte{}}
 		var names []string
+		add := func(p string, b []byte) {
+			sum := sha256.Sum256(b)
+			a.etags[p] = `"` + hex.EncodeToString(sum[:12]) + `"`
+			names = append(names, p)
+		}
 		_ = fs.WalkDir(a.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return nil
@@ -57,11 +64,13 @@ func staticAssets() *embeddedAssets {
 			if err != nil {
 				return nil
 			}
-			sum := sha256.Sum256(b)
-			a.etags[p] = `"` + hex.EncodeToString(sum[:12]) + `"`
-			names = append(names, p)
+			add(p, b)
 			return nil
 		})
+		for p, b := range frontend.Derived() {
+			a.derived[p] = b
+			add(p, b)
+		}
 		sort.Strings(names)
 		all := sha256.New()
 		for _, n := range names {
@@ -148,9 +157,12 @@ func serveEmbedded(c *fiber.Ctx, name string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	b, err := fs.ReadFile(a.fsys, name)
-	if err != nil {
-		return false, nil
+	b, ok := a.derived[name]
+	if !ok {
+		var err error
+		if b, err = fs.ReadFile(a.fsys, name); err != nil {
+			return false, nil
+		}
 	}
 	cache := "no-cache"
 	if c.Query("v") != "" {

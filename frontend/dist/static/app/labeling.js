@@ -4,13 +4,18 @@
    (/?task_id=N) works on one task. Every write is checked: a failed submit
    or skip rejects, so the widget shows the server's message and keeps the
    user's work; failed updates, deletes and ground-truth marks are shown as
-   toasts and the task is reloaded so the screen matches the server. */
+   toasts and the task is reloaded so the screen matches the server.
+   The labeling page loads this file appended to the widget's bundle, as
+   static/editor/js/main.labeling.js (frontend.LabelingBundle). */
 (function () {
   'use strict';
 
   var page = LS.page;
   var exploreTask = page.task ? JSON.parse(page.task) : null;
   var stream = !exploreTask;
+  // The server puts the first task of the stream into the page too, unless
+  // it must ask ML backends for it; then the page fetches it (LS_FIRST_NEXT).
+  var firstTask = stream && page.firstTask ? JSON.parse(page.firstTask) : null;
 
   var INTERFACES = [
     'basic', 'panel', 'controls', 'submit', 'update', 'skip',
@@ -331,6 +336,11 @@
     onLabelStudioLoad: function (ls) {
       if (exploreTask) {
         showTask(ls, exploreTask, 'auto');
+      } else if (firstTask) {
+        showTask(ls, firstTask);
+      } else if (page.noTaskLeft) {
+        ls.setFlags({ isLoading: false, noTask: true });
+        taskLoaded(ls, null);
       } else {
         ls.setFlags({ isLoading: true });
         loadNext(ls);
