@@ -80,19 +80,7 @@ func checkBackupFile(t *testing.T, path string) (projects int, tasks int64) {
 
 func newBackupServer(t *testing.T, opts Options) (*Server, *store.Store) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "labelstudio.db"), store.Options{Timeout: time.Second, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		st.Close()
-	})
-	if _, err := st.CreateProject("test", store.DefaultSettings(), textConfig); err != nil {
-		t.Fatal(err)
-	}
+	st := newTestStore(t, true)
 	if opts.Project == "" && !opts.MultiSession {
 		opts.Project = "test"
 	}

@@ -42,19 +42,7 @@ func (w *syncBuffer) String() string {
 // newMLServer is newTestServer with ML options and a captured log.
 func newMLServer(t testing.TB, o MLOptions) (*Server, *store.Store, *syncBuffer) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{Timeout: time.Second, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		st.Close()
-	})
-	if _, err := st.CreateProject("test", store.DefaultSettings(), textConfig); err != nil {
-		t.Fatal(err)
-	}
+	st := newTestStore(t, true)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return New(st, Options{Project: "test", Version: "test", Logger: logger, ML: o}), st, logs

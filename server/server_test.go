@@ -21,7 +21,15 @@ const textConfig = `<View><Text name="text" value="$text"/><Choices name="sentim
 // consistency check.
 func newTestServer(t testing.TB) (*Server, *store.Store) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{Timeout: time.Second})
+	st := newTestStore(t, false)
+	return New(st, Options{Project: "test", Version: "test"}), st
+}
+
+// openTestStore opens a store in a temp dir (without fsync when noSync);
+// at cleanup it gets bbolt's consistency check and is closed.
+func openTestStore(t testing.TB, noSync bool) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "labelstudio.db"), store.Options{Timeout: time.Second, NoSync: noSync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,10 +39,17 @@ func newTestServer(t testing.TB) (*Server, *store.Store) {
 		}
 		st.Close()
 	})
+	return st
+}
+
+// newTestStore is openTestStore with a project "test" holding textConfig.
+func newTestStore(t testing.TB, noSync bool) *store.Store {
+	t.Helper()
+	st := openTestStore(t, noSync)
 	if _, err := st.CreateProject("test", store.DefaultSettings(), textConfig); err != nil {
 		t.Fatal(err)
 	}
-	return New(st, Options{Project: "test", Version: "test"}), st
+	return st
 }
 
 type response struct {

@@ -4,10 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -48,16 +46,7 @@ func (b *browser) do(method, url, body string) response {
 }
 
 func newMultiServer(t *testing.T) (*Server, *store.Store) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Check(); err != nil {
-			t.Error(err)
-		}
-		st.Close()
-	})
+	st := openTestStore(t, false)
 	return New(st, Options{MultiSession: true, DefaultLabelConfig: textConfig}), st
 }
 
