@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"sync"
@@ -77,11 +76,8 @@ func (im *Importer) Add(tasks []NewTask) error {
 	if len(tasks) > importChunkMax {
 		return Invalidf("an import chunk holds at most %d tasks, got %d", importChunkMax, len(tasks))
 	}
-	for i, nt := range tasks {
-		d := bytes.TrimSpace(nt.Data)
-		if len(d) == 0 || d[0] != '{' {
-			return Invalidf("task %d: data must be a JSON object", im.res.Stored+im.res.Skipped+i)
-		}
+	if err := checkDataObjects(tasks, im.res.Stored+im.res.Skipped); err != nil {
+		return err
 	}
 	// importChunk appends to res; on failure im.res keeps its old length.
 	res := im.res

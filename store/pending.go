@@ -145,16 +145,6 @@ func (it *pendingIter) next() int64 {
 	return -1
 }
 
-// pendingCount counts the pending tasks by reading every bitmap.
-func (t *ptx) pendingCount() int64 {
-	var n int64
-	t.bk(bucketPendingBits).ForEach(func(_, v []byte) error {
-		n += int64(popcount(v))
-		return nil
-	})
-	return n
-}
-
 // rebuildPending marks every task without a state entry as pending,
 // starting from an empty pending bucket.
 func (t *ptx) rebuildPending() error {

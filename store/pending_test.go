@@ -239,3 +239,13 @@ func eachHashID(b *bolt.Bucket, fn func(int64, [16]byte)) {
 		return nil
 	})
 }
+
+// pendingCount counts the pending tasks by reading every bitmap.
+func (t *ptx) pendingCount() int64 {
+	var n int64
+	t.bk(bucketPendingBits).ForEach(func(_, v []byte) error {
+		n += int64(popcount(v))
+		return nil
+	})
+	return n
+}

@@ -175,6 +175,17 @@ func (t *ptx) nextID() int64 {
 	return keyID(k) + 1
 }
 
+// checkDataObjects refuses tasks whose data is not a JSON object; first is
+// the number of the first task in the import, for the message.
+func checkDataObjects(tasks []NewTask, first int) error {
+	for i, nt := range tasks {
+		if d := bytes.TrimSpace(nt.Data); len(d) == 0 || d[0] != '{' {
+			return Invalidf("task %d: data must be a JSON object", first+i)
+		}
+	}
+	return nil
+}
+
 // ImportTasks stores tasks, with their predictions and completions, in one
 // transaction: all of them or none. Ids continue from the largest id.
 func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions) (ImportResult, error) {
@@ -182,11 +193,8 @@ func (s *Store) ImportTasks(project string, tasks []NewTask, opts ImportOptions)
 	if len(tasks) == 0 {
 		return res, Invalidf("no tasks to import")
 	}
-	for i, nt := range tasks {
-		d := bytes.TrimSpace(nt.Data)
-		if len(d) == 0 || d[0] != '{' {
-			return res, Invalidf("task %d: data must be a JSON object", i)
-		}
+	if err := checkDataObjects(tasks, 0); err != nil {
+		return res, err
 	}
 	now := s.Now().Unix()
 	s.importLock(project).Lock()
@@ -229,10 +237,8 @@ func (s *Store) ImportStream(ctx context.Context, project string, opts ImportOpt
 			if ctx.Err() != nil {
 				continue
 			}
-			for i, nt := range tasks {
-				if d := bytes.TrimSpace(nt.Data); len(d) == 0 || d[0] != '{' {
-					return Invalidf("task %d: data must be a JSON object", res.Stored+res.Skipped+i)
-				}
+			if err := checkDataObjects(tasks, res.Stored+res.Skipped); err != nil {
+				return err
 			}
 			var err error
 			if id, err = t.importChunk(tasks, id, opts, now, &res, &known); err != nil {
