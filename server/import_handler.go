@@ -40,8 +40,9 @@ func (s *Server) importTasks(c *fiber.Ctx) error {
 	}
 	skip := c.QueryBool("skip_duplicates")
 	run := newImportRun(s.st, p.Name, cfg, store.ImportOptions{SkipDuplicates: skip}, limits, s.opts.UploadDir)
+	in := importInputOf(c)
 	var input io.Reader = body
-	if cl := c.Request().Header.ContentLength(); cl > 0 && cl <= pipeBodyLimit && isJSONImport(c) {
+	if cl := c.Request().Header.ContentLength(); cl > 0 && cl <= pipeBodyLimit && in.kind == inputJSON {
 		// A small JSON body (the usual scripted import of some thousand
 		// tasks) is read whole first; then it is parsed and stored at once.
 		data, err := io.ReadAll(body)
@@ -51,7 +52,7 @@ func (s *Server) importTasks(c *fiber.Ctx) error {
 		input = bytes.NewReader(data)
 		run.startPipe()
 	}
-	formats, err := s.readImport(c, run, input)
+	formats, err := s.readImport(in, run, input)
 	res, err := run.finish(err)
 	if err != nil {
 		var ie *ImportError
@@ -90,16 +91,31 @@ func (s *Server) importTasks(c *fiber.Ctx) error {
 // parses and stores at the same time.
 const pipeBodyLimit = 4 << 20
 
-// isJSON reports whether the request says its body is JSON.
-func isJSON(c *fiber.Ctx) bool {
-	return strings.Contains(strings.ToLower(string(c.Request().Header.ContentType())), fiber.MIMEApplicationJSON)
+// importInput is what an import request's Content-Type says its body is.
+type importInput struct {
+	kind     int // one of the input* constants
+	boundary string
 }
 
-// isJSONImport reports whether readImport reads the body as JSON tasks.
-func isJSONImport(c *fiber.Ctx) bool {
-	mt, _, _ := mime.ParseMediaType(string(c.Request().Header.ContentType()))
-	mt = strings.ToLower(mt)
-	return mt != fiber.MIMEMultipartForm && mt != fiber.MIMEApplicationForm && isJSON(c)
+const (
+	inputNone = iota
+	inputMultipart
+	inputForm
+	inputJSON
+)
+
+func importInputOf(c *fiber.Ctx) importInput {
+	ct := string(c.Request().Header.ContentType())
+	mt, params, _ := mime.ParseMediaType(ct)
+	switch mt = strings.ToLower(mt); {
+	case mt == fiber.MIMEMultipartForm:
+		return importInput{kind: inputMultipart, boundary: params["boundary"]}
+	case mt == fiber.MIMEApplicationForm:
+		return importInput{kind: inputForm}
+	case strings.Contains(strings.ToLower(ct), fiber.MIMEApplicationJSON):
+		return importInput{kind: inputJSON}
+	}
+	return importInput{kind: inputNone}
 }
 
 // streamIDsOver is the number of new task ids from which the answer is
@@ -147,14 +163,11 @@ func (s *Server) importLimits() ImportLimits {
 
 // readImport reads the request's input into the import and returns the
 // formats to report.
-func (s *Server) readImport(c *fiber.Ctx, run *importRun, body io.Reader) (map[string]int, error) {
-	ct := string(c.Request().Header.ContentType())
-	mt, params, _ := mime.ParseMediaType(ct)
-	mt = strings.ToLower(mt)
-	switch {
-	case mt == fiber.MIMEMultipartForm:
-		return s.importMultipart(run, body, params["boundary"])
-	case mt == fiber.MIMEApplicationForm:
+func (s *Server) readImport(in importInput, run *importRun, body io.Reader) (map[string]int, error) {
+	switch in.kind {
+	case inputMultipart:
+		return s.importMultipart(run, body, in.boundary)
+	case inputForm:
 		form, err := readSmallForm(body, int64(s.smallBodyLimit()))
 		if err != nil {
 			return nil, err
@@ -163,7 +176,7 @@ func (s *Server) readImport(c *fiber.Ctx, run *importRun, body io.Reader) (map[s
 			return s.importURL(run, u)
 		}
 		return nil, importErrorf("load_tasks: No data found in DATA or in FILES")
-	case isJSON(c):
+	case inputJSON:
 		n, err := importJSONBody(run, body)
 		return map[string]int{"request": n}, err
 	}

@@ -218,12 +218,6 @@ func (r *importRun) startPipe() {
 // finishPipe ends a pipelined import: it commits when the input was read
 // without error and every item was valid, else it rolls back.
 func (r *importRun) finishPipe(err error) (store.ImportResult, error) {
-	if err == nil && r.limits.MaxTasks >= 0 && r.items > r.limits.MaxTasks {
-		err = &ImportError{Messages: []string{fmt.Sprintf("Maximum task number is %d, current task number is %d", r.limits.MaxTasks, r.items)}}
-	}
-	if err == nil && len(r.errs) == 0 && r.items == 0 {
-		err = &ImportError{Messages: []string{"load_tasks: No tasks added"}}
-	}
 	if err != nil || len(r.errs) > 0 {
 		r.pipeStop()
 	} else if len(r.chunk) > 0 {
@@ -234,14 +228,37 @@ func (r *importRun) finishPipe(err error) (store.ImportResult, error) {
 	r.pipeStop()
 	if err == nil && len(r.errs) == 0 {
 		if r.pipeErr == nil {
-			if r.progress != nil {
-				r.progress(r.items)
-			}
-			releaseUploads(r.hosted, true)
-			return r.pipeRes, nil
+			return r.stored(r.pipeRes, true)
 		}
 		err = fmt.Errorf("store the tasks: %w", r.pipeErr)
 	}
+	return r.failed(err)
+}
+
+// checkCounts adds to err (what reading the input returned) the import's
+// own refusals: too many items, or none.
+func (r *importRun) checkCounts(err error) error {
+	if err == nil && r.limits.MaxTasks >= 0 && r.items > r.limits.MaxTasks {
+		err = &ImportError{Messages: []string{fmt.Sprintf("Maximum task number is %d, current task number is %d", r.limits.MaxTasks, r.items)}}
+	}
+	if err == nil && len(r.errs) == 0 && r.items == 0 {
+		err = &ImportError{Messages: []string{"load_tasks: No tasks added"}}
+	}
+	return err
+}
+
+// stored ends a committed import: its uploads stay, and with progress the
+// last count is reported.
+func (r *importRun) stored(res store.ImportResult, progress bool) (store.ImportResult, error) {
+	if progress && r.progress != nil {
+		r.progress(r.items)
+	}
+	releaseUploads(r.hosted, true)
+	return res, nil
+}
+
+// failed ends an import that stored nothing: its uploads go.
+func (r *importRun) failed(err error) (store.ImportResult, error) {
 	releaseUploads(r.hosted, false)
 	return store.ImportResult{}, r.describe(err)
 }
@@ -336,24 +353,15 @@ func (r *importRun) stopWriter() error {
 // any invalid item it removes everything the import stored and uploaded;
 // otherwise it commits.
 func (r *importRun) finish(err error) (store.ImportResult, error) {
+	err = r.checkCounts(err)
 	if r.pipe != nil {
 		return r.finishPipe(err)
-	}
-	if err == nil && r.limits.MaxTasks >= 0 && r.items > r.limits.MaxTasks {
-		err = &ImportError{Messages: []string{fmt.Sprintf("Maximum task number is %d, current task number is %d", r.limits.MaxTasks, r.items)}}
-	}
-	if err == nil && len(r.errs) == 0 && r.items == 0 {
-		err = &ImportError{Messages: []string{"load_tasks: No tasks added"}}
 	}
 	if err == nil && len(r.errs) == 0 && r.queue == nil && r.im == nil {
 		// Everything fits in one chunk: one transaction, one fsync.
 		res, ierr := r.st.ImportTasks(r.project, r.chunk, r.opts)
 		if ierr == nil {
-			if r.progress != nil {
-				r.progress(r.items)
-			}
-			releaseUploads(r.hosted, true)
-			return res, nil
+			return r.stored(res, true)
 		}
 		err = fmt.Errorf("store the tasks: %w", ierr)
 	}
@@ -371,8 +379,7 @@ func (r *importRun) finish(err error) (store.ImportResult, error) {
 		} else {
 			res, cerr := r.im.Commit()
 			if cerr == nil {
-				releaseUploads(r.hosted, true)
-				return res, nil
+				return r.stored(res, false)
 			}
 			err = fmt.Errorf("commit the import: %w", cerr)
 		}
@@ -382,8 +389,7 @@ func (r *importRun) finish(err error) (store.ImportResult, error) {
 			err = errors.Join(err, fmt.Errorf("roll the import back: %w", aerr))
 		}
 	}
-	releaseUploads(r.hosted, false)
-	return store.ImportResult{}, r.describe(err)
+	return r.failed(err)
 }
 
 // describe turns the outcome of a failed import into the error to answer.
