@@ -752,6 +752,34 @@ func (m *Manager) resolveTask(source store.StorageRef, obj []byte) []byte {
 	if !bytes.Contains(obj, []byte(`s3://`)) && !bytes.Contains(obj, []byte(`gs://`)) {
 		return obj
 	}
+	out, _ := rewriteMembers(obj, func(rawKey, v []byte) ([]byte, bool) {
+		if k, _ := importer.UnquoteKey(rawKey); k == "data" && len(v) > 0 && v[0] == '{' {
+			return m.resolveData(source, v)
+		}
+		return nil, false
+	})
+	return out
+}
+
+// resolveData signs the top-level URI strings of a data object.
+func (m *Manager) resolveData(source store.StorageRef, data []byte) ([]byte, bool) {
+	return rewriteMembers(data, func(_, v []byte) ([]byte, bool) {
+		if len(v) > 6 && v[0] == '"' && (bytes.HasPrefix(v[1:], []byte("s3://")) || bytes.HasPrefix(v[1:], []byte("gs://"))) {
+			var s string
+			if json.Unmarshal(v, &s) == nil {
+				if signed, ok := m.Sign(source, s); ok {
+					return importer.AppendJSONString(nil, signed), true
+				}
+			}
+		}
+		return nil, false
+	})
+}
+
+// rewriteMembers writes a JSON object again with the values fn replaces
+// (fn answers the new value and true, or false to keep it). It returns
+// obj itself and false when nothing was replaced or obj does not parse.
+func rewriteMembers(obj []byte, fn func(rawKey, v []byte) ([]byte, bool)) ([]byte, bool) {
 	changed := false
 	out := make([]byte, 0, len(obj)+512)
 	out = append(out, '{')
@@ -761,48 +789,15 @@ func (m *Manager) resolveTask(source store.StorageRef, obj []byte) []byte {
 		}
 		out = append(out, rawKey...)
 		out = append(out, ':')
-		if k, _ := importer.UnquoteKey(rawKey); k == "data" && len(v) > 0 && v[0] == '{' {
-			nv, ok := m.resolveData(source, v)
-			if ok {
-				changed = true
-				v = nv
-			}
+		if nv, ok := fn(rawKey, v); ok {
+			changed = true
+			v = nv
 		}
 		out = append(out, v...)
 		return nil
 	})
 	if err != nil || !changed {
-		return obj
-	}
-	return append(out, '}')
-}
-
-// resolveData signs the top-level URI strings of a data object.
-func (m *Manager) resolveData(source store.StorageRef, data []byte) ([]byte, bool) {
-	changed := false
-	out := make([]byte, 0, len(data)+512)
-	out = append(out, '{')
-	err := importer.ObjectMembers(data, func(rawKey, v []byte) error {
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		out = append(out, rawKey...)
-		out = append(out, ':')
-		if len(v) > 6 && v[0] == '"' && (bytes.HasPrefix(v[1:], []byte("s3://")) || bytes.HasPrefix(v[1:], []byte("gs://"))) {
-			var s string
-			if json.Unmarshal(v, &s) == nil {
-				if signed, ok := m.Sign(source, s); ok {
-					out = importer.AppendJSONString(out, signed)
-					changed = true
-					return nil
-				}
-			}
-		}
-		out = append(out, v...)
-		return nil
-	})
-	if err != nil || !changed {
-		return data, false
+		return obj, false
 	}
 	return append(out, '}'), true
 }
