@@ -481,6 +481,9 @@ func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger, mu
 	if stopProfile := startCPUProfile(logger); stopProfile != nil {
 		defer stopProfile()
 	}
+	if floor, on := heapFloorFromEnv(); on {
+		defer startGCTuner(floor)()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App().Listener(ln) }()
 	select {
