@@ -336,15 +336,13 @@ func (t *ptx) dropCompletions(taskID int64) error {
 	if old.n == 0 {
 		return nil
 	}
-	prefix := idKey(taskID)
 	cb := t.bk(bucketCompletions)
 	var keys [][]byte
-	c := cb.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if err := t.usage(v, -1); err != nil {
-			return err
-		}
+	if err := t.eachCompletion(taskID, func(k, v []byte) error {
 		keys = append(keys, append([]byte(nil), k...))
+		return t.usage(v, -1)
+	}); err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if err := cb.Delete(k); err != nil {
@@ -358,7 +356,7 @@ func (t *ptx) dropCompletions(taskID int64) error {
 // becomes uncompleted.
 func (s *Store) DeleteAllCompletions(project string) error {
 	return s.update(project, func(t *ptx) error {
-		for _, b := range [][]byte{bucketCompletions, bucketState, bucketOrders,
+		for _, b := range [][]byte{bucketCompletions, bucketOrders,
 			bucketLabelUsage, bucketPendingBits, bucketByScore} {
 			if err := t.b.DeleteBucket(b); err != nil {
 				return err
@@ -386,10 +384,11 @@ func (s *Store) DeleteAllCompletions(project string) error {
 func (s *Store) CompletedTaskIDs(project string) ([]int64, error) {
 	ids := []int64{}
 	err := s.view(project, func(t *ptx) error {
-		return t.bk(bucketState).ForEach(func(k, _ []byte) error {
-			ids = append(ids, keyID(k))
-			return nil
-		})
+		c := t.bk(bucketCompletions).Cursor()
+		for id := nextCompleted(c, 0); id >= 0; id = nextCompleted(c, id+1) {
+			ids = append(ids, id)
+		}
+		return nil
 	})
 	return ids, err
 }
@@ -409,10 +408,9 @@ func (s *Store) Completions(project string, taskID int64) ([]Completion, error) 
 
 func (t *ptx) completions(taskID int64) []Completion {
 	var out []Completion
-	prefix := idKey(taskID)
-	c := t.bk(bucketCompletions).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	_ = t.eachCompletion(taskID, func(k, v []byte) error {
 		out = append(out, completionFrom(taskID, keyID(k[8:]), v))
-	}
+		return nil
+	})
 	return out
 }

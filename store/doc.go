@@ -15,11 +15,13 @@
 //	meta                 "settings"      → JSON of the project settings (config.json keys)
 //	                     "label_config"  → the labeling config text, stored verbatim
 //	                     "uuid"          → the project's uuid (text)
-//	                     "schema"        → layout version (text, currently "2")
+//	                     "schema"        → layout version (text, currently "3")
 //	                     "config_revision" → uint64 count of labeling-config saves
 //	tasks                id              → task JSON {"id","data","meta"?,"predictions"?,"task_path"?}
 //	completions          id ‖ cid        → completion JSON, as the client sent it plus id/created_at
-//	state                id              → summary of a completed task (stateLen bytes, see summary)
+//	                     id              → summary of a completed task (stateLen bytes, see
+//	                                       summary), just before its completions: saving a
+//	                                       completion rewrites one leaf for both
 //	pending_bits         id>>10          → 128-byte bitmap of the block's tasks without any
 //	                                       completion (bit id&1023); absent when none
 //	blocks_tasks         id>>10          → count of tasks in that id block   (order statistics)
@@ -47,7 +49,8 @@
 // means an import of a thousand tasks writes a few values there, not a
 // thousand keys. Layout 1 kept a key per task in "pending" and "data_hash"
 // (plus counts in "blocks_pending"), the four orders in buckets of their
-// own and the counters in meta; Open converts such projects.
+// own and the counters in meta; layouts 1 and 2 kept the summaries in a
+// bucket "state" of their own. Open converts such projects.
 //
 // Task ids follow Label Studio 0.8.1: the next id is the largest existing id
 // plus one, and 0 in an empty project. Completion ids are task_id*1000 plus

@@ -12,7 +12,6 @@ var (
 	bucketMeta        = []byte("meta")
 	bucketTasks       = []byte("tasks")
 	bucketCompletions = []byte("completions")
-	bucketState       = []byte("state")
 	bucketPendingBits = []byte("pending_bits")
 	bucketBlocksTasks = []byte("blocks_tasks")
 	bucketOrders      = []byte("orders")
@@ -23,7 +22,7 @@ var (
 	bucketHashBlocks  = []byte("hash_blocks")
 
 	projectBuckets = [][]byte{
-		bucketMeta, bucketTasks, bucketCompletions, bucketState, bucketPendingBits,
+		bucketMeta, bucketTasks, bucketCompletions, bucketPendingBits,
 		bucketBlocksTasks, bucketOrders, bucketScores, bucketByScore,
 		bucketDataKeys, bucketLabelUsage, bucketHashBlocks,
 	}
@@ -47,7 +46,7 @@ const (
 )
 
 // schemaVersion is the layout version written in meta/schema.
-const schemaVersion = "2"
+const schemaVersion = "3"
 
 // blockShift sets the size of an order-statistics block: 1<<blockShift ids.
 const blockShift = 10

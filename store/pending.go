@@ -151,10 +151,10 @@ func (t *ptx) rebuildPending() error {
 	pb := t.bk(bucketPendingBits)
 	pb.FillPercent = 1
 	batch := pendingBatch{}
-	state := t.bk(bucketState)
+	cb := t.bk(bucketCompletions)
 	c := t.bk(bucketTasks).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if state.Get(k) != nil {
+		if cb.Get(k) != nil { // the task's summary: it is completed
 			continue
 		}
 		batch.set(keyID(k))

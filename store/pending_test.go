@@ -139,6 +139,30 @@ func TestUpgradeLayout1(t *testing.T) {
 		if err := pb.DeleteBucket(bucketOrders); err != nil {
 			return err
 		}
+		// The task summaries: a bucket of their own (layouts 1 and 2).
+		st, err := pb.CreateBucket(layout2State)
+		if err != nil {
+			return err
+		}
+		cb := pb.Bucket(bucketCompletions)
+		var moved [][]byte
+		c := cb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) == 8 {
+				if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v...)); err != nil {
+					return err
+				}
+				moved = append(moved, append([]byte(nil), k...))
+			}
+		}
+		if len(moved) != len(done) {
+			t.Errorf("%d summaries in completions, %d completed tasks", len(moved), len(done))
+		}
+		for _, k := range moved {
+			if err := cb.Delete(k); err != nil {
+				return err
+			}
+		}
 		// Counters: in meta.
 		if err := pb.Bucket(bucketMeta).Put(keyCounters, append([]byte(nil), pb.Get(keyCounters)...)); err != nil {
 			return err
@@ -159,8 +183,14 @@ func TestUpgradeLayout1(t *testing.T) {
 	}
 	defer s.Close()
 	err = s.view(p, func(tx *ptx) error {
-		if tx.b.Bucket(layout1Pending) != nil || tx.b.Bucket(layout1BlocksPending) != nil || tx.b.Bucket(layout1DataHash) != nil {
-			t.Error("layout 1 buckets are still there")
+		if tx.b.Bucket(layout1Pending) != nil || tx.b.Bucket(layout1BlocksPending) != nil || tx.b.Bucket(layout1DataHash) != nil ||
+			tx.b.Bucket(layout2State) != nil {
+			t.Error("buckets of the old layouts are still there")
+		}
+		for id := int64(0); id < 2999; id++ {
+			if sum := decodeSummary(tx.state(id)); (sum.n > 0) != done[id] {
+				t.Errorf("task %d: summary says %d completions, completed %v", id, sum.n, done[id])
+			}
 		}
 		if tx.b.Bucket(bucketMeta).Get(keyCounters) != nil || tx.b.Get(keyCounters) == nil {
 			t.Error("the counters did not move from meta to the project bucket")
@@ -175,6 +205,28 @@ func TestUpgradeLayout1(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	ids, err := s.CompletedTaskIDs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var each []int64
+	if err := s.EachTask(p, true, func(tk Task) error {
+		if len(tk.Completions) != 1 {
+			t.Errorf("task %d comes with %d completions, want 1", tk.ID, len(tk.Completions))
+		}
+		each = append(each, tk.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != len(done) || fmt.Sprint(ids) != fmt.Sprint(each) {
+		t.Errorf("%d completed task ids and %d from EachTask, want %d of each", len(ids), len(each), len(done))
+	}
+	for _, id := range ids {
+		if !done[id] {
+			t.Errorf("task %d listed as completed", id)
+		}
 	}
 	after := listed()
 	for _, o := range orders {

@@ -153,12 +153,45 @@ func orderKeys(id int64, s summary) [4][]byte {
 	}
 }
 
-// summarize reads a task's completions and describes them.
-func (t *ptx) summarize(id int64) summary {
-	var s summary
+// state returns the summary entry of a task, nil when it has no
+// completion. It is the 8-byte key of the task in bucket completions, just
+// before the task's completions, so that a write of a completion and of its
+// task's summary touch one leaf, not two.
+func (t *ptx) state(id int64) []byte { return t.bk(bucketCompletions).Get(idKey(id)) }
+
+// eachCompletion calls fn for the completions of task id in id order, with
+// their 16-byte keys, skipping the task's summary entry.
+func (t *ptx) eachCompletion(id int64, fn func(k, v []byte) error) error {
 	prefix := idKey(id)
 	c := t.bk(bucketCompletions).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) == len(prefix) {
+			continue // the summary
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextCompleted moves c to the summary entry of the first completed task
+// with an id at least id and returns that id, or -1 when there is none.
+func nextCompleted(c *bolt.Cursor, id int64) int64 {
+	for k, _ := c.Seek(idKey(id)); k != nil; k, _ = c.Seek(idKey(id)) {
+		id = keyID(k[:8])
+		if len(k) == 8 {
+			return id
+		}
+		id++ // completions without a summary: not expected, stepped over
+	}
+	return -1
+}
+
+// summarize reads a task's completions and describes them.
+func (t *ptx) summarize(id int64) summary {
+	var s summary
+	_ = t.eachCompletion(id, func(k, v []byte) error {
 		h := parseHead(v)
 		s.n++
 		if h.cancelled() {
@@ -171,7 +204,8 @@ func (t *ptx) summarize(id int64) summary {
 			}
 		}
 		s.maxID = keyID(k[8:])
-	}
+		return nil
+	})
 	return s
 }
 
@@ -194,10 +228,10 @@ func (t *ptx) reindex(id int64, old, cur summary) error {
 				return err
 			}
 		}
-		if err := t.bk(bucketState).Put(idKey(id), cur.encode()); err != nil {
+		if err := t.bk(bucketCompletions).Put(idKey(id), cur.encode()); err != nil {
 			return err
 		}
-	} else if err := t.bk(bucketState).Delete(idKey(id)); err != nil {
+	} else if err := t.bk(bucketCompletions).Delete(idKey(id)); err != nil {
 		return err
 	}
 	switch {

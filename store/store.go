@@ -111,7 +111,8 @@ func Open(path string, opts Options) (*Store, error) {
 // layout 1's pending index (a key per pending task, and a count per block)
 // and content hashes (a key per task) become layout 2's per-block values,
 // its four order buckets become one, and its counters move from meta to
-// the project bucket.
+// the project bucket; the task summaries of layouts 1 and 2 (bucket state)
+// move into bucket completions, as layout 3 keeps them.
 func upgrade(tx *bolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(bucketProjects)
 	if err != nil {
@@ -136,6 +137,19 @@ func upgrade(tx *bolt.Tx) error {
 				return fmt.Errorf("upgrade project %q: %w", name, err)
 			}
 			if err := meta.Delete(keyCounters); err != nil {
+				return fmt.Errorf("upgrade project %q: %w", name, err)
+			}
+		}
+		// The summaries first: the pending index is rebuilt from them.
+		if old := pb.Bucket(layout2State); old != nil {
+			cb := pb.Bucket(bucketCompletions)
+			err := old.ForEach(func(k, v []byte) error {
+				return cb.Put(append([]byte(nil), k...), append([]byte(nil), v...))
+			})
+			if err == nil {
+				err = pb.DeleteBucket(layout2State)
+			}
+			if err != nil {
 				return fmt.Errorf("upgrade project %q: %w", name, err)
 			}
 		}
@@ -202,8 +216,9 @@ var layout1Orders = []struct {
 }
 
 // Buckets of layout 1 that layout 2 replaced by pending_bits and
-// hash_blocks.
+// hash_blocks, and the summaries' bucket of layouts 1 and 2.
 var (
+	layout2State         = []byte("state")
 	layout1Pending       = []byte("pending")
 	layout1BlocksPending = []byte("blocks_pending")
 	layout1DataHash      = []byte("data_hash")
@@ -576,7 +591,7 @@ func (s *Store) TasksUsing(name, fromName, label string, limit int) (ids []int64
 		c := t.bk(bucketCompletions).Cursor()
 		last := int64(-1)
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if !resultUses(v, fromName, label) {
+			if len(k) == 8 || !resultUses(v, fromName, label) { // 8 bytes: a task's summary
 				continue
 			}
 			completions++

@@ -397,7 +397,7 @@ func (t *ptx) task(id int64) (Task, bool) {
 		return Task{}, false
 	}
 	tk := Task{ID: id, Raw: append(json.RawMessage(nil), v...)}
-	if st := t.bk(bucketState).Get(idKey(id)); st != nil {
+	if st := t.state(id); st != nil {
 		sum := decodeSummary(st)
 		tk.Completions = t.completions(id)
 		tk.CompletedAt, tk.HasCompletedAt, tk.Cancelled = sum.newest, sum.hasNewest, sum.cancelled
@@ -511,7 +511,7 @@ func (s *Store) SetPredictions(project string, id int64, predictions json.RawMes
 		if err != nil {
 			return Invalidf("predictions: %v", err)
 		}
-		completed := t.bk(bucketState).Get(idKey(id)) != nil
+		completed := t.state(id) != nil
 		if err := t.setScoreIndexed(id, false); err != nil {
 			return err
 		}
@@ -695,30 +695,33 @@ func (s *Store) ListTasks(project, order string, offset, limit int64) ([]Task, e
 // memory nor a long transaction grows with the project.
 func (s *Store) EachTask(project string, onlyCompleted bool, fn func(Task) error) error {
 	const chunk = 500
-	bucket := bucketTasks
-	if onlyCompleted {
-		bucket = bucketState
-	}
-	var from []byte
+	next := int64(0) // the smallest id not yet read
 	for {
 		var batch []Task
+		exhausted := false
 		err := s.view(project, func(t *ptx) error {
-			c := t.bk(bucket).Cursor()
-			var k []byte
-			if from == nil {
-				k, _ = c.First()
-			} else {
-				k, _ = c.Seek(from)
-				if k != nil && bytes.Equal(k, from) {
-					k, _ = c.Next()
+			if onlyCompleted {
+				c := t.bk(bucketCompletions).Cursor()
+				id := nextCompleted(c, next)
+				for ; id >= 0 && len(batch) < chunk; id = nextCompleted(c, id+1) {
+					if tk, ok := t.task(id); ok {
+						batch = append(batch, tk)
+					}
+					next = id + 1
 				}
+				exhausted = id < 0
+				return nil
 			}
+			c := t.bk(bucketTasks).Cursor()
+			k, _ := c.Seek(idKey(next))
 			for ; k != nil && len(batch) < chunk; k, _ = c.Next() {
-				if tk, ok := t.task(keyID(k)); ok {
+				id := keyID(k)
+				if tk, ok := t.task(id); ok {
 					batch = append(batch, tk)
 				}
-				from = append(from[:0], k...)
+				next = id + 1
 			}
+			exhausted = k == nil
 			return nil
 		})
 		if err != nil {
@@ -729,7 +732,7 @@ func (s *Store) EachTask(project string, onlyCompleted bool, fn func(Task) error
 				return err
 			}
 		}
-		if len(batch) < chunk {
+		if exhausted {
 			return nil
 		}
 	}
