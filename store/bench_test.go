@@ -80,6 +80,64 @@ func BenchmarkImport1000(b *testing.B) {
 	cputime.Report(b, cpu, "cpu-ms/1000tasks", 1)
 }
 
+// BenchmarkImport1000Scored imports batches of 1000 tasks of which every
+// tenth carries a scored prediction, as the load harness does; run with
+// -benchtime 100x it builds a 100k-task project. Pages written per batch do
+// not depend on how busy the machine is.
+func BenchmarkImport1000Scored(b *testing.B) {
+	s, p := benchStore(b, 0)
+	rnd := rand.New(rand.NewPCG(3, 4))
+	batch := make([]NewTask, 1000)
+	before := s.DB().Stats().TxStats
+	cpu := cputime.Now()
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		for i := range batch {
+			batch[i] = textTask(fmt.Sprintf("task number %d with a sentence of typical length for a text task", n))
+			if n%10 == 0 {
+				batch[i].Predictions = json.RawMessage(fmt.Sprintf(`[{"result":[],"score":%.3f}]`, rnd.Float64()))
+			}
+			n++
+		}
+		b.StartTimer()
+		if _, err := s.ImportTasks(p, batch, ImportOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	after := s.DB().Stats().TxStats
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "tasks/s")
+	b.ReportMetric(float64(after.GetWrite()-before.GetWrite())/float64(b.N), "pages/batch")
+	cputime.Report(b, cpu, "cpu-ms/1000tasks", 1)
+}
+
+// BenchmarkFirstScoreSampling measures the first prediction-score sampling
+// after an import of 100k tasks, every tenth scored: it adds the 10k scores
+// the import left out of by_score, once.
+func BenchmarkFirstScoreSampling(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for b.Loop() {
+		b.StopTimer()
+		s, p := benchStore(b, 0)
+		for start := 0; start < 100_000; start += 1000 {
+			batch := make([]NewTask, 1000)
+			for i := range batch {
+				batch[i] = textTask(fmt.Sprintf("task number %d", start+i))
+				if i%10 == 0 {
+					batch[i].Predictions = json.RawMessage(fmt.Sprintf(`[{"result":[],"score":%.3f}]`, rnd.Float64()))
+				}
+			}
+			if _, err := s.ImportTasks(p, batch, ImportOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if _, err := s.NextTask(p, SamplingScoreMin); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkNextTask100k(b *testing.B) {
 	s, p := benchStore(b, 100_000)
 	// Label the first half, so that next must skip 50k completed tasks.

@@ -374,6 +374,9 @@ func (s *Store) DeleteAllCompletions(project string) error {
 		}); err != nil {
 			return err
 		}
+		if err := t.bk(bucketMeta).Delete(keyScoreHorizon); err != nil {
+			return err
+		}
 		t.c.CompletedTasks, t.c.Completions, t.c.CancelledCompletions = 0, 0, 0
 		t.dirty = true
 		return nil

@@ -17,6 +17,8 @@
 //	                     "uuid"          → the project's uuid (text)
 //	                     "schema"        → layout version (text, currently "3")
 //	                     "config_revision" → uint64 count of labeling-config saves
+//	                     "score_horizon" → uint64 smallest task id whose score imports
+//	                                       left out of by_score; absent when it is complete
 //	tasks                id              → task JSON {"id","data","meta"?,"predictions"?,"task_path"?}
 //	completions          id ‖ cid        → completion JSON, as the client sent it plus id/created_at
 //	                     id              → summary of a completed task (stateLen bytes, see
@@ -30,7 +32,9 @@
 //	                     'c' ‖ n ‖ ^t ‖ id  → ∅ completed tasks by cancelled count, then newest first
 //	                     'd' ‖ ^n ‖ ^t ‖ id → ∅ the same by count descending
 //	scores               id              → float64 bits: mean prediction score of a task
-//	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction
+//	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction (those
+//	                                       from score_horizon on are added by the first
+//	                                       prediction-score sampling; see deferScores)
 //	data_keys            key             → uint64 number of tasks whose data has that key
 //	hash_blocks          id>>10          → records of 18 bytes, one per task of the block:
 //	                                       id&1023 (2 bytes) and the first 16 bytes of the

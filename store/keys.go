@@ -34,6 +34,9 @@ var (
 	keySchema      = []byte("schema")
 	// keyConfigRevision counts the saves of the labeling config.
 	keyConfigRevision = []byte("config_revision")
+	// keyScoreHorizon is the smallest task id whose score imports left
+	// out of by_score (absent when by_score is complete).
+	keyScoreHorizon = []byte("score_horizon")
 )
 
 // The four completed-task orders share bucket orders, told apart by their

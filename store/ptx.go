@@ -364,3 +364,56 @@ func resultUses(completion []byte, fromName, label string) bool {
 	}
 	return false
 }
+
+// An import does not put its scored tasks into by_score: a hundred scored
+// tasks in a batch would rewrite a hundred leaves of that index scattered
+// by score, more than the batch's own pages. It records instead, in meta,
+// the smallest id whose score is left out (the horizon); the first
+// prediction-score sampling after the import adds them all in one
+// transaction (indexScores), reading bucket scores in id order from the
+// horizon. Every other change keeps by_score as before: a completion or a
+// deletion of a task beyond the horizon deletes an entry that is not there,
+// and a task that becomes pending again gets its entry at once; adding an
+// entry twice is harmless, and indexScores skips tasks completed since.
+
+// deferScores moves the horizon down to id.
+func (t *ptx) deferScores(id int64) error {
+	meta := t.bk(bucketMeta)
+	if h := meta.Get(keyScoreHorizon); h != nil && int64(getU64(h)) <= id {
+		return nil
+	}
+	return meta.Put(keyScoreHorizon, u64(uint64(id)))
+}
+
+// indexScores adds to by_score every pending scored task from the horizon
+// on, and removes the horizon.
+func (t *ptx) indexScores() error {
+	meta := t.bk(bucketMeta)
+	h := meta.Get(keyScoreHorizon)
+	if h == nil {
+		return nil
+	}
+	bs := t.bk(bucketByScore)
+	c := t.bk(bucketScores).Cursor()
+	for k, v := c.Seek(idKey(int64(getU64(h)))); k != nil; k, v = c.Next() {
+		if t.state(keyID(k)) != nil {
+			continue // completed: not a candidate
+		}
+		if err := bs.Put(cat(v, k), nil); err != nil {
+			return err
+		}
+	}
+	return meta.Delete(keyScoreHorizon)
+}
+
+// indexScores completes by_score of a project if imports left scores out.
+func (s *Store) indexScores(project string) error {
+	var behind bool
+	if err := s.view(project, func(t *ptx) error {
+		behind = t.bk(bucketMeta).Get(keyScoreHorizon) != nil
+		return nil
+	}); err != nil || !behind {
+		return err
+	}
+	return s.update(project, func(t *ptx) error { return t.indexScores() })
+}

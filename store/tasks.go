@@ -292,7 +292,8 @@ func (t *ptx) knownHashes() map[[16]byte]bool {
 // (read on first use) and gains those of the new tasks.
 func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int64, res *ImportResult, known *map[[16]byte]bool) (int64, error) {
 	tb := t.bk(bucketTasks)
-	scores, byScore := t.bk(bucketScores), t.bk(bucketByScore)
+	scores := t.bk(bucketScores)
+	firstScored := int64(-1)
 	// Imports append at the end of the id space: fill pages fully.
 	tb.FillPercent = 1
 	keyCounts := map[string]int64{}
@@ -343,8 +344,8 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 			if err := scores.Put(key, sk); err != nil {
 				return 0, err
 			}
-			if err := byScore.Put(cat(sk, key), nil); err != nil {
-				return 0, err
+			if firstScored < 0 {
+				firstScored = id
 			}
 		}
 		t.c.Tasks++
@@ -375,6 +376,11 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 	}
 	if err := hashes.flush(t.bk(bucketHashBlocks)); err != nil {
 		return 0, err
+	}
+	if firstScored >= 0 {
+		if err := t.deferScores(firstScored); err != nil {
+			return 0, err
+		}
 	}
 	for blk, n := range blocks {
 		if err := addCount(t.bk(bucketBlocksTasks), u64(blk), n); err != nil {
@@ -541,6 +547,11 @@ func (s *Store) SetPredictions(project string, id int64, predictions json.RawMes
 // ties to the smallest id; only tasks with scored predictions count). It
 // fails with ErrNotFound when there is none.
 func (s *Store) NextTask(project, sampling string) (Task, error) {
+	if sampling == SamplingScoreMin || sampling == SamplingScoreMax {
+		if err := s.indexScores(project); err != nil {
+			return Task{}, err
+		}
+	}
 	var tk Task
 	err := s.view(project, func(t *ptx) error {
 		var k []byte
