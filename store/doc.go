@@ -27,10 +27,12 @@
 //	pending_bits         id>>10          → 128-byte bitmap of the block's tasks without any
 //	                                       completion (bit id&1023); absent when none
 //	blocks_tasks         id>>10          → count of tasks in that id block   (order statistics)
-//	orders               'a' ‖ t ‖ id    → ∅   completed tasks by newest created_at, ascending
-//	                     'b' ‖ ^t ‖ id   → ∅   the same, descending (ties by id ascending)
-//	                     'c' ‖ n ‖ ^t ‖ id  → ∅ completed tasks by cancelled count, then newest first
-//	                     'd' ‖ ^n ‖ ^t ‖ id → ∅ the same by count descending
+//	orders               'a' ‖ t ‖ id    → ∅   completed tasks by newest created_at, ascending;
+//	                                       read tie group by tie group from the end for the
+//	                                       descending order (ties by id ascending)
+//	                     'c' ‖ n ‖ ^t ‖ id  → ∅ completed tasks by cancelled count, then newest
+//	                                       first; read count group by count group from the
+//	                                       end for the count descending
 //	scores               id              → float64 bits: mean prediction score of a task
 //	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction (those
 //	                                       from score_horizon on are added by the first
@@ -54,7 +56,8 @@
 // thousand keys. Layout 1 kept a key per task in "pending" and "data_hash"
 // (plus counts in "blocks_pending"), the four orders in buckets of their
 // own and the counters in meta; layouts 1 and 2 kept the summaries in a
-// bucket "state" of their own. Open converts such projects.
+// bucket "state" of their own and the descending orders as keys of their
+// own ('b' ^t ‖ id, 'd' ^n ‖ ^t ‖ id). Open converts such projects.
 //
 // Task ids follow Label Studio 0.8.1: the next id is the largest existing id
 // plus one, and 0 in an empty project. Completion ids are task_id*1000 plus

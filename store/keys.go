@@ -39,13 +39,16 @@ var (
 	keyScoreHorizon = []byte("score_horizon")
 )
 
-// The four completed-task orders share bucket orders, told apart by their
-// keys' first byte: one tree touches fewer pages per write than four.
+// The completed-task orders share bucket orders, told apart by their keys'
+// first byte: one tree touches fewer pages per write than two. Each serves
+// both directions.
 const (
-	orderCompleted     byte = 'a' // t ‖ id
-	orderCompletedDesc byte = 'b' // ^t ‖ id
-	orderCancelled     byte = 'c' // n ‖ ^t ‖ id
-	orderCancelledDesc byte = 'd' // ^n ‖ ^t ‖ id
+	orderCompleted byte = 'a' // t ‖ id
+	orderCancelled byte = 'c' // n ‖ ^t ‖ id
+	// Layout 2 also kept the descending orders: 'b' ^t ‖ id and
+	// 'd' ^n ‖ ^t ‖ id.
+	layout2CompletedDesc byte = 'b'
+	layout2CancelledDesc byte = 'd'
 )
 
 // schemaVersion is the layout version written in meta/schema.

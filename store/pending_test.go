@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -300,4 +301,133 @@ func (t *ptx) pendingCount() int64 {
 		return nil
 	})
 	return n
+}
+
+// A layout 2 project: its summaries in bucket state and its descending
+// orders kept as keys of their own. Open moves the summaries and drops those
+// keys; every order lists as before.
+func TestUpgradeLayout2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, s)
+	clock := int64(1_600_000_000)
+	s.Now = func() time.Time { return time.Unix(clock, 0) }
+	var nts []NewTask
+	for i := 0; i < 500; i++ {
+		nts = append(nts, textTask(fmt.Sprintf("task %d", i)))
+	}
+	res, err := s.ImportTasks(p, nts, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range res.TaskIDs() {
+		if i%4 == 3 {
+			continue
+		}
+		clock += int64(i % 2) // ties in time
+		if _, err := s.SaveCompletion(p, id, []byte(`{"result":[]}`), i%5 == 0); err != nil {
+			t.Fatal(err)
+		}
+		if i%7 == 0 {
+			if _, err := s.SaveCompletion(p, id, []byte(`{"result":[]}`), true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	orders := []string{OrderCompletedAt, OrderCompletedAtDesc, OrderHasCancelled, OrderHasCancelledDesc}
+	listed := func() string {
+		var out []string
+		for _, o := range orders {
+			for off := int64(0); off < 520; off += 37 {
+				page, err := s.ListTasks(p, o, off, 37)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tk := range page {
+					out = append(out, fmt.Sprint(tk.ID))
+				}
+			}
+			out = append(out, "|")
+		}
+		return strings.Join(out, " ")
+	}
+	before := listed()
+	s.Close()
+
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bucketProjects).Bucket([]byte(p))
+		st, err := pb.CreateBucket(layout2State)
+		if err != nil {
+			return err
+		}
+		cb, orders := pb.Bucket(bucketCompletions), pb.Bucket(bucketOrders)
+		var moved [][]byte
+		c := cb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) != 8 {
+				continue
+			}
+			sum := decodeSummary(v)
+			descT := noTime
+			if sum.hasNewest {
+				descT = ^sortable(sum.newest)
+			}
+			for _, key := range [][]byte{
+				cat([]byte{layout2CompletedDesc}, u64(descT), k),
+				cat([]byte{layout2CancelledDesc}, u64(^uint64(sum.cancelled)), u64(descT), k),
+			} {
+				if err := orders.Put(key, nil); err != nil {
+					return err
+				}
+			}
+			if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v...)); err != nil {
+				return err
+			}
+			moved = append(moved, append([]byte(nil), k...))
+		}
+		for _, k := range moved {
+			if err := cb.Delete(k); err != nil {
+				return err
+			}
+		}
+		return pb.Bucket(bucketMeta).Put(keySchema, []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.view(p, func(tx *ptx) error {
+		if tx.b.Bucket(layout2State) != nil {
+			t.Error("bucket state is still there")
+		}
+		c := tx.bk(bucketOrders).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if k[0] != orderCompleted && k[0] != orderCancelled {
+				t.Fatalf("order key with prefix %q left", k[0])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := listed(); after != before {
+		t.Errorf("the orders differ after the upgrade:\nbefore %s\nafter  %s", before, after)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -127,29 +127,24 @@ func decodeSummary(b []byte) summary {
 	}
 }
 
-// completedAtKeys returns the by_completed and by_completed_desc keys of a
-// completed task. A task whose completions carry no time sorts last both ways.
-func completedAtKeys(id int64, s summary) (asc, desc []byte) {
-	ascT, descT := uint64(1<<64-1), uint64(1<<64-1)
+// noTime is the time in order keys of a task whose completions carry no
+// time: such tasks sort last in both directions.
+const noTime = uint64(1<<64 - 1)
+
+// orderKeys returns the keys of a completed task in bucket orders: by
+// completion time (t ‖ id) and by cancelled count, newest first
+// (n ‖ ^t ‖ id). The descending orders are read from the same keys, tie
+// group by tie group from the end (see eachReversed): two keys per task
+// instead of four, each of which lands on a leaf of its own when tasks are
+// completed in random order within one second.
+func orderKeys(id int64, s summary) [2][]byte {
+	t, descT := noTime, noTime
 	if s.hasNewest {
-		ascT = sortable(s.newest)
-		descT = ^sortable(s.newest)
+		t, descT = sortable(s.newest), ^sortable(s.newest)
 	}
-	return cat(u64(ascT), idKey(id)), cat(u64(descT), idKey(id))
-}
-
-func cancelledKeys(id int64, s summary) (asc, desc []byte) {
-	_, descT := completedAtKeys(id, s)
-	return cat(u64(uint64(s.cancelled)), descT), cat(u64(^uint64(s.cancelled)), descT)
-}
-
-// orderKeys returns the keys of a completed task in bucket orders.
-func orderKeys(id int64, s summary) [4][]byte {
-	a, d := completedAtKeys(id, s)
-	ca, cd := cancelledKeys(id, s)
-	return [4][]byte{
-		cat([]byte{orderCompleted}, a), cat([]byte{orderCompletedDesc}, d),
-		cat([]byte{orderCancelled}, ca), cat([]byte{orderCancelledDesc}, cd),
+	return [2][]byte{
+		cat([]byte{orderCompleted}, u64(t), idKey(id)),
+		cat([]byte{orderCancelled}, u64(uint64(s.cancelled)), u64(descT), idKey(id)),
 	}
 }
 

@@ -191,9 +191,12 @@ func upgrade(tx *bolt.Tx) error {
 				continue
 			}
 			orders.FillPercent = 1
-			err := old.ForEach(func(k, _ []byte) error {
-				return orders.Put(cat([]byte{o.prefix}, k), nil)
-			})
+			var err error
+			if o.prefix != 0 {
+				err = old.ForEach(func(k, _ []byte) error {
+					return orders.Put(cat([]byte{o.prefix}, k), nil)
+				})
+			}
 			if err == nil {
 				err = pb.DeleteBucket(o.name)
 			}
@@ -201,18 +204,27 @@ func upgrade(tx *bolt.Tx) error {
 				return fmt.Errorf("upgrade project %q: %w", name, err)
 			}
 		}
+		// Layout 2's descending orders: read from the ascending ones now.
+		for _, prefix := range []byte{layout2CompletedDesc, layout2CancelledDesc} {
+			c := orders.Cursor()
+			for k, _ := c.Seek([]byte{prefix}); k != nil && k[0] == prefix; k, _ = c.Seek([]byte{prefix}) {
+				if err := orders.Delete(k); err != nil {
+					return fmt.Errorf("upgrade project %q: %w", name, err)
+				}
+			}
+		}
 		return meta.Put(keySchema, []byte(schemaVersion))
 	})
 }
 
-// layout1Orders are layout 1's order buckets and their prefixes in
-// layout 2's bucket orders.
+// layout1Orders are layout 1's order buckets and their prefixes in bucket
+// orders (0: dropped, the order is read from its ascending twin).
 var layout1Orders = []struct {
 	name   []byte
 	prefix byte
 }{
-	{[]byte("by_completed"), orderCompleted}, {[]byte("by_completed_desc"), orderCompletedDesc},
-	{[]byte("by_cancelled"), orderCancelled}, {[]byte("by_cancelled_desc"), orderCancelledDesc},
+	{[]byte("by_completed"), orderCompleted}, {[]byte("by_completed_desc"), 0},
+	{[]byte("by_cancelled"), orderCancelled}, {[]byte("by_cancelled_desc"), 0},
 }
 
 // Buckets of layout 1 that layout 2 replaced by pending_bits and

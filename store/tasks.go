@@ -597,6 +597,57 @@ func (s *Store) NextTask(project, sampling string) (Task, error) {
 	return tk, err
 }
 
+// eachForward calls emit for the keys of bucket orders that start with
+// prefix ‖ group, in key order, after skipping skip of them. It returns
+// false as soon as emit does, true when the keys run out.
+func eachForward(c *bolt.Cursor, prefix byte, skip int64, emit func([]byte) bool, group ...byte) bool {
+	start := append([]byte{prefix}, group...)
+	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, _ = c.Next() {
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if !emit(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// eachReversed calls emit for the keys of bucket orders that start with
+// prefix, tie group by tie group from the last group to the first, and in
+// key order within a group; a group is the keys that share the glen bytes
+// after the prefix. The group last (if not nil) is left out. The first skip
+// keys are skipped. It returns false as soon as emit does, and how many keys
+// it skipped.
+func eachReversed(c *bolt.Cursor, prefix byte, glen int, last []byte, skip int64, emit func([]byte) bool) (bool, int64) {
+	var skipped int64
+	k, _ := c.Seek([]byte{prefix + 1})
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for k != nil && k[0] == prefix && len(k) > glen {
+		group := append([]byte{prefix}, k[1:1+glen]...)
+		if last == nil || !bytes.Equal(group[1:], last) {
+			for gk, _ := c.Seek(group); gk != nil && bytes.HasPrefix(gk, group); gk, _ = c.Next() {
+				if skipped < skip {
+					skipped++
+					continue
+				}
+				if !emit(gk) {
+					return false, skipped
+				}
+			}
+		}
+		// The group before: the key before the group's first.
+		c.Seek(group)
+		k, _ = c.Prev()
+	}
+	return true, skipped
+}
+
 // nth positions c on the k-th (0-based) key of its bucket, using the block
 // counts in blocks, and returns that key (nil when k is out of range).
 func nth(blocks *bolt.Bucket, c *bolt.Cursor, k int64) []byte {
@@ -674,21 +725,28 @@ func (s *Store) ListTasks(project, order string, offset, limit int64) ([]Task, e
 			for k := nth(t.bk(bucketBlocksTasks), c, total-1-offset); k != nil && add(k); k, _ = c.Prev() {
 			}
 		default:
-			prefix := []byte{map[string]byte{
-				OrderCompletedAt: orderCompleted, OrderCompletedAtDesc: orderCompletedDesc,
-				OrderHasCancelled: orderCancelled, OrderHasCancelledDesc: orderCancelledDesc,
-			}[order]}
 			done := t.c.CompletedTasks
 			if offset < done {
 				c := t.bk(bucketOrders).Cursor()
-				k, _ := c.Seek(prefix)
-				for i := int64(0); i < offset && k != nil; i++ {
-					k, _ = c.Next()
-				}
-				for ; k != nil && k[0] == prefix[0]; k, _ = c.Next() {
-					if !add(k[len(k)-8:]) {
-						return nil
+				emit := func(k []byte) bool { return add(k[len(k)-8:]) }
+				var more bool
+				switch order {
+				case OrderCompletedAt:
+					more = eachForward(c, orderCompleted, offset, emit)
+				case OrderHasCancelled:
+					more = eachForward(c, orderCancelled, offset, emit)
+				case OrderCompletedAtDesc:
+					// Newest first, ties by id; tasks without a time last.
+					var skipped int64
+					more, skipped = eachReversed(c, orderCompleted, 8, u64(noTime), offset, emit)
+					if more {
+						more = eachForward(c, orderCompleted, offset-skipped, emit, u64(noTime)...)
 					}
+				case OrderHasCancelledDesc:
+					more, _ = eachReversed(c, orderCancelled, 8, nil, offset, emit)
+				}
+				if !more {
+					return nil
 				}
 				offset = done
 			}
