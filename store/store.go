@@ -112,7 +112,8 @@ func Open(path string, opts Options) (*Store, error) {
 // and content hashes (a key per task) become layout 2's per-block values,
 // its four order buckets become one, and its counters move from meta to
 // the project bucket; the task summaries of layouts 1 and 2 (bucket state)
-// move into bucket completions, as layout 3 keeps them.
+// move into bucket completions, and their descending orders are dropped,
+// as layout 3 reads them from the ascending ones.
 func upgrade(tx *bolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(bucketProjects)
 	if err != nil {
