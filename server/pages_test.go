@@ -47,6 +47,9 @@ func TestPages(t *testing.T) {
 		{name: "model", method: "GET", url: "/model", wantStatus: 200, want: []string{`id="backends"`}},
 		{name: "pages without the widget do not load its CSS", method: "GET", url: "/import", wantStatus: 200,
 			notWant: []string{"editor/css/"}},
+		{name: "the logo is drawn in the page, not loaded as an image", method: "GET", url: "/export", wantStatus: 200,
+			want:    []string{`<a class="logo" href="welcome" title="Label Studio"><svg aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">`},
+			notWant: []string{`<img src="static/app/favicon.svg`}},
 	})
 }
 

@@ -94,6 +94,26 @@ var templateFuncs = template.FuncMap{
 	"asset": func(p string) string { return p + "?v=" + staticAssets().version },
 	// inc adds one, for 1-based numbering.
 	"inc": func(i int) int { return i + 1 },
+	// inlineSVG returns an embedded SVG file as markup to put into the
+	// page, marked as decoration. An <img> of an SVG file costs the browser
+	// a document of its own, built on the main thread while the page
+	// loads; inline it is drawn like the rest of the page.
+	"inlineSVG": inlineSVG,
+}
+
+// inlineSVG returns the embedded SVG file p (inside the static tree) as
+// markup hidden from assistive technology, as the <img alt=""> it replaces
+// was. It returns nothing when the file is missing or is not an SVG image.
+func inlineSVG(p string) template.HTML {
+	b, err := fs.ReadFile(staticAssets().fsys, p)
+	if err != nil {
+		return ""
+	}
+	s := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(s, "<svg ") || !strings.HasSuffix(s, "</svg>") {
+		return ""
+	}
+	return template.HTML(`<svg aria-hidden="true" focusable="false" ` + s[len("<svg "):])
 }
 
 // loadPageTemplates parses every template of package frontend: each page
