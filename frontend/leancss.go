@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -18,6 +21,17 @@ import (
 // The pages therefore link EditorLeanCSS: main.css without those rules,
 // derived from the embedded file when the server first needs it. main.css
 // itself is still served as published.
+//
+// The first copy styles every component of Ant Design, while the widget's
+// script holds only some of them: it has no date picker, upload, steps,
+// drawer, cascader and so on. A component's class names all start with
+// "ant-" and the component's own prefix ("ant-picker-dropdown"), which its
+// code passes as a string ("picker"); where the script holds neither that
+// string nor "ant-picker", nothing on the page can carry such a class, and
+// the lean copy leaves those rules out too. So it does with the rules for
+// right-to-left layouts ("ant-btn-rtl"): Ant Design adds those classes only
+// where a ConfigProvider sets the direction "rtl", and the script only
+// ever compares with that string.
 
 // EditorLeanCSS is the path inside Static() at which the server offers the
 // lean copy of EditorCSS (see LeanEditorCSS).
@@ -27,41 +41,147 @@ const EditorLeanCSS = EditorDir + "/css/main.lean.css"
 // Design in the widget's stylesheet.
 const unusedClassPrefix = "antd_"
 
+// antdPrefixes are the class-name prefixes of Ant Design's components
+// (after "ant-") that its stylesheet styles: a component's classes are its
+// prefix or start with the prefix and "-". Prefixes of two words come
+// first where a component of one word shares their first word.
+var antdPrefixes = []string{
+	"back-top", "input-number", "page-header", "select-tree", "tree-select",
+	"affix", "alert", "anchor", "avatar", "badge", "breadcrumb", "btn", "calendar",
+	"card", "carousel", "cascader", "checkbox", "col", "collapse", "comment",
+	"descriptions", "divider", "drawer", "dropdown", "empty", "form", "image",
+	"input", "layout", "list", "mention", "mentions", "menu", "message", "modal",
+	"notification", "pagination", "picker", "popconfirm", "popover", "progress",
+	"radio", "rate", "result", "ribbon", "row", "select", "skeleton", "slider",
+	"space", "spin", "statistic", "steps", "switch", "table", "tabs", "tag", "time",
+	"timeline", "tooltip", "transfer", "tree", "typography", "upload",
+}
+
 // LeanEditorCSS returns the content for EditorLeanCSS: the widget's
-// stylesheet without the rules that need a class starting with "antd_"
-// (DropClassRules). Should the widget's script ever name such a class, it
-// returns the stylesheet whole. It returns nil when the bundle is missing.
+// stylesheet without the rules that need a class no element of a page can
+// have (editorClassUnused, DropRules). It returns nil when the bundle is
+// missing.
 func LeanEditorCSS() []byte {
-	st := Static()
-	css, err := fs.ReadFile(st, EditorCSS)
+	css, err := fs.ReadFile(Static(), EditorCSS)
 	if err != nil {
 		return nil
 	}
-	js, err := fs.ReadFile(st, EditorJS)
-	if err != nil || bytes.Contains(js, []byte(unusedClassPrefix)) {
+	unused := editorClassUnused()
+	if unused == nil {
 		return css
 	}
-	return DropClassRules(css, unusedClassPrefix)
+	return DropRules(css, unused)
 }
 
-// DropClassRules returns the stylesheet css without the selectors that can
-// only match an element with a class whose name starts with prefix, that is
-// a class selector of that kind outside any parentheses (so ":not(.x)"
-// keeps its selector), without the style rules left with no selector, and
-// without the @media and @supports blocks left empty. Everything else stays
-// as it is, with two exceptions that change nothing for a browser: comments
-// go, except those that start with "/*!" (licence notes), and characters
-// beyond ASCII become CSS escapes, so that the browser can keep the text in
-// one byte per character.
+// editorClassUnused returns the test of LeanEditorCSS: UnusedEditorClasses
+// of the widget's script and of our own scripts, styles and templates. It
+// returns nil when the script is missing.
+func editorClassUnused() func(class []byte) bool {
+	st := Static()
+	js, err := fs.ReadFile(st, EditorJS)
+	if err != nil {
+		return nil
+	}
+	var ours [][]byte
+	add := func(fsys fs.FS, exts ...string) {
+		_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && slices.Contains(exts, path.Ext(p)) {
+				if b, err := fs.ReadFile(fsys, p); err == nil {
+					ours = append(ours, b)
+				}
+			}
+			return nil
+		})
+	}
+	if app, err := fs.Sub(st, "static/app"); err == nil {
+		add(app, ".js", ".css")
+	}
+	add(Templates(), ".html")
+	return UnusedEditorClasses(js, ours...)
+}
+
+// UnusedEditorClasses returns the test LeanEditorCSS drops rules by, given
+// the widget's script js and our own files: it is true for a class name
+// of the CSS-module copy ("antd_..."), for the classes of an Ant Design
+// component whose prefix the script does not name (as "prefix" or
+// 'prefix') and no file names as "ant-prefix", and for the right-to-left
+// classes of Ant Design ("ant-...-rtl") when the script uses the string
+// "rtl" only in comparisons and no file names such a class whole.
+func UnusedEditorClasses(js []byte, ours ...[]byte) func(class []byte) bool {
+	named := func(s string) bool {
+		return bytes.Contains(js, []byte(s)) || slices.ContainsFunc(ours, func(b []byte) bool { return bytes.Contains(b, []byte(s)) })
+	}
+	moduleCopy := !named(unusedClassPrefix)
+	absent := map[string]bool{}
+	for _, p := range antdPrefixes {
+		absent[p] = !bytes.Contains(js, []byte(`"`+p+`"`)) && !bytes.Contains(js, []byte(`'`+p+`'`)) && !named("ant-"+p)
+	}
+	rtl := onlyCompared(js, `"rtl"`) && onlyCompared(js, `'rtl'`) && !rtlClass.Match(js) && !slices.ContainsFunc(ours, rtlClass.Match)
+	return func(class []byte) bool {
+		if moduleCopy && bytes.HasPrefix(class, []byte(unusedClassPrefix)) {
+			return true
+		}
+		rest, ok := bytes.CutPrefix(class, []byte("ant-"))
+		if !ok {
+			return false
+		}
+		if rtl && bytes.HasSuffix(rest, []byte("-rtl")) {
+			return true
+		}
+		for _, p := range antdPrefixes {
+			if r, ok := bytes.CutPrefix(rest, []byte(p)); ok && (len(r) == 0 || r[0] == '-') {
+				return absent[p]
+			}
+		}
+		return false
+	}
+}
+
+// rtlClass matches the name of a right-to-left class of Ant Design.
+var rtlClass = regexp.MustCompile(`ant-[a-z0-9-]*-rtl\b`)
+
+// onlyCompared reports whether every occurrence of lit in js is an operand
+// of === or !== (so the script never hands the value on).
+func onlyCompared(js []byte, lit string) bool {
+	for i := 0; ; {
+		j := bytes.Index(js[i:], []byte(lit))
+		if j < 0 {
+			return true
+		}
+		at := i + j
+		before, after := js[max(0, at-3):at], js[at+len(lit):]
+		if !bytes.HasSuffix(before, []byte("===")) && !bytes.HasSuffix(before, []byte("!==")) &&
+			!bytes.HasPrefix(after, []byte("===")) && !bytes.HasPrefix(after, []byte("!==")) {
+			return false
+		}
+		i = at + len(lit)
+	}
+}
+
+// DropClassRules returns the stylesheet css without the selectors that need
+// a class whose name starts with prefix (DropRules).
 func DropClassRules(css []byte, prefix string) []byte {
-	p := cssPruner{src: css, prefix: []byte(prefix)}
+	return DropRules(css, func(class []byte) bool { return bytes.HasPrefix(class, []byte(prefix)) })
+}
+
+// DropRules returns the stylesheet css without the selectors that can only
+// match an element with a class for which unused is true, that is with
+// such a class selector outside any parentheses (so ":not(.x)" keeps its
+// selector), without the style rules left with no selector, and without
+// the @media and @supports blocks left empty. Everything else stays as it
+// is, with two exceptions that change nothing for a browser: comments go,
+// except those that start with "/*!" (licence notes), and characters beyond
+// ASCII become CSS escapes, so that the browser can keep the text in one
+// byte per character.
+func DropRules(css []byte, unused func(class []byte) bool) []byte {
+	p := cssPruner{src: css, unused: unused}
 	out := p.rules(0, len(css), make([]byte, 0, len(css)))
 	return asciiCSS(out)
 }
 
 type cssPruner struct {
 	src    []byte
-	prefix []byte
+	unused func(class []byte) bool
 }
 
 // rules copies the rules in src[i:end] to out, dropping what cannot match.
@@ -225,7 +345,7 @@ func (p *cssPruner) str(i, end int) int {
 // split cuts a selector list at the commas outside parentheses, brackets
 // and strings.
 func (p *cssPruner) split(list []byte) [][]byte {
-	sub := cssPruner{src: list, prefix: p.prefix}
+	sub := cssPruner{src: list, unused: p.unused}
 	var out [][]byte
 	for i := 0; ; {
 		c := sub.scan(i, len(list), ",")
@@ -237,21 +357,34 @@ func (p *cssPruner) split(list []byte) [][]byte {
 	}
 }
 
-// needsClass reports whether the selector has a class selector starting
-// with the prefix outside parentheses, brackets, strings and comments.
+// needsClass reports whether the selector has a class selector of an
+// unused class outside parentheses, brackets, strings and comments. The
+// class name is taken as written, escapes included.
 func (p *cssPruner) needsClass(sel []byte) bool {
-	sub := cssPruner{src: sel, prefix: p.prefix}
+	sub := cssPruner{src: sel, unused: p.unused}
 	for i := 0; i < len(sel); {
 		c := sub.scan(i, len(sel), ".")
 		if c >= len(sel) {
 			return false
 		}
-		if bytes.HasPrefix(sel[c+1:], p.prefix) {
+		e := c + 1
+		for e < len(sel) && (isNameByte(sel[e]) || sel[e] == '\\') {
+			if sel[e] == '\\' {
+				e++
+			}
+			e++
+		}
+		if p.unused(sel[c+1 : min(e, len(sel))]) {
 			return true
 		}
 		i = c + 1
 	}
 	return false
+}
+
+// isNameByte reports whether c may be part of a CSS name unescaped.
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 0x80
 }
 
 // isGroupRule reports whether the prelude opens a block of rules.
