@@ -982,3 +982,23 @@ func TestParseProcStatCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The disk probe times real commits in the given directory and leaves
+// nothing behind.
+func TestProbeDisk(t *testing.T) {
+	dir := t.TempDir()
+	d, err := probeDiskIn(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d <= 0 {
+		t.Fatalf("probe took %v", d)
+	}
+	left, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("probe left %d entries in %s", len(left), dir)
+	}
+}

@@ -226,6 +226,11 @@ func runOne(ctx context.Context, client *http.Client, o *options, tasks int, pro
 	if n, err := dirSize(srv.dataDir); err == nil {
 		rep.DiskBytes = n
 	}
+	if d, err := probeDiskIn(srv.tmp); err == nil {
+		rep.DiskCommitMs = float64(d) / float64(time.Millisecond)
+	} else {
+		fmt.Fprintf(progress, "loadtest: disk probe: %v\n", err)
+	}
 	if o.keep {
 		fmt.Fprintf(progress, "loadtest: kept %s\n", srv.tmp)
 	}

@@ -50,10 +50,14 @@ type sizeReport struct {
 	Phases         []phaseReport `json:"phases"`
 	RSS            *rssReport    `json:"rss,omitempty"`
 	DiskBytes      int64         `json:"disk_bytes,omitempty"`
-	ServerExit     string        `json:"server_exit,omitempty"`
-	Failures       int           `json:"failures"`
-	FailureSamples []string      `json:"failure_samples,omitempty"`
-	Error          string        `json:"error,omitempty"`
+	// DiskCommitMs is the median time, on the data's file system after the
+	// run, of a commit like bbolt's: 16 scattered pages, fdatasync, one
+	// page, fdatasync (see probeDisk).
+	DiskCommitMs   float64  `json:"disk_commit_ms,omitempty"`
+	ServerExit     string   `json:"server_exit,omitempty"`
+	Failures       int      `json:"failures"`
+	FailureSamples []string `json:"failure_samples,omitempty"`
+	Error          string   `json:"error,omitempty"`
 }
 
 // fullReport is what -json writes.
@@ -163,6 +167,10 @@ func printSize(w io.Writer, o *options, rep *sizeReport) {
 	}
 	if rep.DiskBytes > 0 {
 		fmt.Fprintf(w, "data dir: %.1f MiB on disk\n", mib(uint64(rep.DiskBytes)))
+	}
+	if rep.DiskCommitMs > 0 {
+		fmt.Fprintf(w, "disk: a commit of %d scattered pages with 2 fdatasync takes %.2f ms (median of %d, after the run)\n",
+			probePages, rep.DiskCommitMs, probeCommits)
 	}
 	if rep.ServerExit != "" {
 		fmt.Fprintf(w, "server exit after SIGTERM: %s\n", rep.ServerExit)

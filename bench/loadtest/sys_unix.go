@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 )
@@ -13,3 +14,6 @@ import (
 func setOwnProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
+
+// fdatasync flushes f's data (not its metadata) to disk, as bbolt does.
+func fdatasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
