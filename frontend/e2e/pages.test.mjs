@@ -588,18 +588,24 @@ describe('performance', () => {
       }
       const importSec = (Date.now() - started) / 1000;
       assert.equal((await big.api('GET', '/api/project')).json.task_count, 100000);
+      // The page records when it first shows the widget ready to label
+      // (after the frame that draws it: LS_LABELING.readyAt, in ms since
+      // navigation). The test's own view comes later: goto waits for the
+      // load event, then the injected polling script is compiled and ticks
+      // on animation frames; it is reported too.
       const measure = async (context) => {
         const page = await context.newPage();
         await page.goto(big.base + '/');
         await page.waitForFunction(() => {
           const h = window.Htx;
           const ok = h && h.task && h.completionStore && h.completionStore.selected && !h.isLoading;
-          if (ok && !window.__ready) window.__ready = performance.now();
-          return ok;
+          if (ok && !window.__seen) window.__seen = performance.now();
+          return ok && window.LS_LABELING && window.LS_LABELING.readyAt() !== null;
         }, null, { polling: 'raf' });
-        const ms = await page.evaluate(() => window.__ready);
+        const { ready, seen } = await page.evaluate(() => ({ ready: window.LS_LABELING.readyAt(), seen: window.__seen }));
         await page.close();
-        return ms;
+        assert.ok(ready > 0 && ready <= seen + 50, `ready at ${ready} ms, seen by the test at ${seen} ms`);
+        return { ready, seen };
       };
       // Intercepting requests would turn the browser's cache off, so here
       // the offline guard only watches.
@@ -620,15 +626,20 @@ describe('performance', () => {
       } finally {
         await context.close();
       }
-      const last = warm.slice(2).sort((a, b) => a - b); // once the compiled-code cache is in use
-      const median = last[1];
-      const report = `100k tasks imported in ${importSec.toFixed(1)} s; page load of / to an interactive widget: ` +
-        `first visit ${cold.toFixed(0)} ms, returning visits ${warm.map((x) => x.toFixed(0)).join(', ')} ms (median of the last three ${median.toFixed(0)} ms; goal 300 ms)`;
+      // The median of the last three returning visits, once the
+      // compiled-code cache is in use.
+      const median = (key) => warm.slice(2).map((m) => m[key]).sort((a, b) => a - b)[1];
+      const list = (key) => warm.map((m) => m[key].toFixed(0)).join(', ');
+      const report = `100k tasks imported in ${importSec.toFixed(1)} s; page load of / to an interactive widget ` +
+        `(the page's own mark after the frame that draws it): first visit ${cold.ready.toFixed(0)} ms, returning visits ` +
+        `${list('ready')} ms (median of the last three ${median('ready').toFixed(0)} ms; goal 300 ms). ` +
+        `As first seen by the test's polling after the load event: first visit ${cold.seen.toFixed(0)} ms, returning visits ` +
+        `${list('seen')} ms (median of the last three ${median('seen').toFixed(0)} ms).`;
       t.diagnostic(report);
       console.log(report);
       await mkdir(artifacts, { recursive: true });
       await writeFile(path.join(artifacts, 'page-load.txt'), report + '\n');
-      assert.ok(median < 2000, report); // a loose bound: the figure itself is reported
+      assert.ok(median('ready') < 2000, report); // a loose bound: the figure itself is reported
       assert.deepEqual(foreign, []);
     } finally {
       await big.stop();

@@ -158,6 +158,23 @@
     }
     document.body.setAttribute('data-task-id', task ? String(task.id) : '');
     setTimeout(placeTrailButtons, 0);
+    markReady();
+  }
+
+  // markReady records, once, when the page first shows the widget ready to
+  // label: after the frame that draws it (the task is in, a completion is
+  // selected). The time, in ms since navigation, is the performance mark
+  // "labelstudio:widget-ready" and LS_LABELING.readyAt().
+  var readyAt = null;
+  function markReady() {
+    if (readyAt !== null) return;
+    readyAt = -1;
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        readyAt = performance.now();
+        if (performance.mark) performance.mark('labelstudio:widget-ready');
+      }, 0);
+    });
   }
 
   // submit stores the completion as a new one; it resolves when the next
@@ -319,6 +336,7 @@
   }
 
   window.LS_LABELING = {
+    readyAt: function () { return readyAt !== null && readyAt >= 0 ? readyAt : null; },
     trail: function () { return trail.slice(); },
     prev: goPrev,
     next: goNext
