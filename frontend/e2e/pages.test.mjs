@@ -313,6 +313,26 @@ describe('labeling page', () => {
   });
 });
 
+describe('labeling page with a config the widget cannot show', () => {
+  test('8b. the page says why and leads to setup, instead of loading for ever', async () => {
+    // The server accepts tags it does not know (as 0.8.1 did); this
+    // widget has no <Number>.
+    const config = '<View><Text name="text" value="$text"/><Number name="num" toName="text"/>' +
+      '<Choices name="sentiment" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>';
+    await resetProject(server, config, [{ text: 'a task' }]);
+    const { context, page } = await open('/');
+    const box = page.locator('.ls-widget-error');
+    await box.waitFor();
+    assert.match(await box.innerText(), /No model registered for tag: number/);
+    assert.equal(await page.locator('#task-info').innerText(), 'The labeling widget could not start');
+    await screenshot(page, '08b-labeling-widget-error');
+    await box.getByRole('link', { name: /Setup page/ }).click();
+    await page.waitForURL(/\/setup$/);
+    await context.close();
+    await resetProject(server, CHOICES, []);
+  });
+});
+
 describe('setup page', () => {
   test('7. live preview, validation errors, templates and save', async () => {
     await resetProject(server, BBOX, []);

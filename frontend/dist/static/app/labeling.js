@@ -345,29 +345,61 @@
   // The trash icon only where the project lets completions be deleted.
   var interfaces = INTERFACES.filter(function (i) { return i !== 'completions:delete' || page.allowDelete !== false; });
 
-  new window.LabelStudio('label-studio', {
-    config: page.config,
-    task: null,
-    interfaces: interfaces,
-    user: { pk: 1, firstName: 'Awesome', lastName: 'User' },
-    description: page.instruction || '',
-    onLabelStudioLoad: function (ls) {
-      if (exploreTask) {
-        showTask(ls, exploreTask, 'auto');
-      } else if (firstTask) {
-        showTask(ls, firstTask);
-      } else if (page.noTaskLeft) {
-        ls.setFlags({ isLoading: false, noTask: true });
-        taskLoaded(ls, null);
-      } else {
-        ls.setFlags({ isLoading: true });
-        loadNext(ls);
+  // widgetFailed shows why the widget could not start (most often a tag of
+  // the labeling config that this widget does not know) instead of leaving
+  // the page loading for ever.
+  function widgetFailed(err) {
+    var msg = (err && err.message ? err.message : String(err)).split('\n')[0];
+    var info = document.getElementById('task-info');
+    if (info) info.textContent = 'The labeling widget could not start';
+    var host = document.getElementById('label-studio');
+    if (host) {
+      host.textContent = '';
+      host.appendChild(LS.el('div', { class: 'ls-widget-error', role: 'alert' }, [
+        LS.el('p', {}, ['The labeling widget cannot show this project\u2019s labeling config: ' + msg + '.']),
+        LS.el('p', {}, [LS.el('a', { href: 'setup' }, ['Change the labeling config on the Setup page'])])
+      ]));
+    }
+    if (window.console) console.error(err);
+  }
+
+  function guard(fn) {
+    return function () {
+      try {
+        return fn.apply(this, arguments);
+      } catch (err) {
+        widgetFailed(err);
       }
-    },
-    onSubmitCompletion: onSubmitCompletion,
-    onUpdateCompletion: onUpdateCompletion,
-    onDeleteCompletion: onDeleteCompletion,
-    onSkipTask: onSkipTask,
-    onGroundTruth: onGroundTruth
-  });
+    };
+  }
+
+  try {
+    new window.LabelStudio('label-studio', {
+      config: page.config,
+      task: null,
+      interfaces: interfaces,
+      user: { pk: 1, firstName: 'Awesome', lastName: 'User' },
+      description: page.instruction || '',
+      onLabelStudioLoad: guard(function (ls) {
+        if (exploreTask) {
+          showTask(ls, exploreTask, 'auto');
+        } else if (firstTask) {
+          showTask(ls, firstTask);
+        } else if (page.noTaskLeft) {
+          ls.setFlags({ isLoading: false, noTask: true });
+          taskLoaded(ls, null);
+        } else {
+          ls.setFlags({ isLoading: true });
+          loadNext(ls);
+        }
+      }),
+      onSubmitCompletion: onSubmitCompletion,
+      onUpdateCompletion: onUpdateCompletion,
+      onDeleteCompletion: onDeleteCompletion,
+      onSkipTask: onSkipTask,
+      onGroundTruth: onGroundTruth
+    });
+  } catch (err) {
+    widgetFailed(err);
+  }
 })();
