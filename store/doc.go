@@ -12,6 +12,8 @@
 //
 //	"counters"           (a key, not a bucket) → JSON of Counters; it sits in the
 //	                     project bucket's own page, which every write rewrites anyway
+//	"order_seq"          (a key)         → uint64 last seq given to a saved completion's
+//	                                       order keys (see orders)
 //	meta                 "settings"      → JSON of the project settings (config.json keys)
 //	                     "label_config"  → the labeling config text, stored verbatim
 //	                     "uuid"          → the project's uuid (text)
@@ -21,18 +23,23 @@
 //	                                       left out of by_score; absent when it is complete
 //	tasks                id              → task JSON {"id","data","meta"?,"predictions"?,"task_path"?}
 //	completions          id ‖ cid        → completion JSON, as the client sent it plus id/created_at
-//	                     id              → summary of a completed task (stateLen bytes, see
-//	                                       summary), just before its completions: saving a
-//	                                       completion rewrites one leaf for both
+//	                     id              → summary of a completed task with its order keys'
+//	                                       seq (stateLen bytes, see summary), just before its
+//	                                       completions: saving a completion rewrites one leaf
+//	                                       for both
 //	pending_bits         id>>10          → 128-byte bitmap of the block's tasks without any
 //	                                       completion (bit id&1023); absent when none
 //	blocks_tasks         id>>10          → count of tasks in that id block   (order statistics)
-//	orders               'a' ‖ t ‖ id    → ∅   completed tasks by newest created_at, ascending;
+//	orders               'a' ‖ t ‖ seq   → id  completed tasks by newest created_at, ascending;
 //	                                       read tie group by tie group from the end for the
-//	                                       descending order (ties by id ascending)
-//	                     'c' ‖ n ‖ ^t ‖ id  → ∅ completed tasks by cancelled count, then newest
+//	                                       descending order
+//	                     'c' ‖ n ‖ ^t ‖ seq → id completed tasks by cancelled count, then newest
 //	                                       first; read count group by count group from the
 //	                                       end for the count descending
+//	                                       (within a tie group the lists go by id: seq is the
+//	                                       id for imported keys, and from 1<<62 on, in saving
+//	                                       order, for the others, which readers sort; see
+//	                                       orderKeys)
 //	scores               id              → float64 bits: mean prediction score of a task
 //	by_score             s ‖ id          → ∅   pending tasks that have a scored prediction (those
 //	                                       from score_horizon on are added by the first
@@ -55,9 +62,10 @@
 // means an import of a thousand tasks writes a few values there, not a
 // thousand keys. Layout 1 kept a key per task in "pending" and "data_hash"
 // (plus counts in "blocks_pending"), the four orders in buckets of their
-// own and the counters in meta; layouts 1 and 2 kept the summaries in a
-// bucket "state" of their own and the descending orders as keys of their
-// own ('b' ^t ‖ id, 'd' ^n ‖ ^t ‖ id). Open converts such projects.
+// own and the counters in meta; layouts 1 and 2 kept the summaries (without
+// seq) in a bucket "state" of their own and the orders keyed by id, the
+// descending ones as keys of their own ('b' ^t ‖ id, 'd' ^n ‖ ^t ‖ id).
+// Open converts such projects.
 //
 // Task ids follow Label Studio 0.8.1: the next id is the largest existing id
 // plus one, and 0 in an empty project. Completion ids are task_id*1000 plus

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	json "github.com/goccy/go-json"
 )
 
 // modelTask is the reference model of one task in TestAgainstModel.
@@ -59,17 +61,34 @@ func TestAgainstModel(t *testing.T) {
 		op := rng.IntN(100)
 		switch {
 		case op < 12 || len(model) == 0:
+			// Some tasks come with completions: their order keys take the
+			// import's path, and share tie groups with those saved later.
 			n := 1 + rng.IntN(40)
 			var nts []NewTask
+			var cancels [][]bool
 			for i := 0; i < n; i++ {
-				nts = append(nts, textTask(fmt.Sprint(step, i)))
+				nt := textTask(fmt.Sprint(step, i))
+				var cs []bool
+				if rng.IntN(2) == 0 {
+					for range 1 + rng.IntN(2) {
+						c := rng.IntN(4) == 0
+						nt.Completions = append(nt.Completions, json.RawMessage(fmt.Sprintf(`{"result":[],"was_cancelled":%v}`, c)))
+						cs = append(cs, c)
+					}
+				}
+				nts = append(nts, nt)
+				cancels = append(cancels, cs)
 			}
 			res, err := s.ImportTasks(p, nts, ImportOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, id := range res.TaskIDs() {
-				model[id] = &modelTask{comps: map[int64]modelComp{}}
+			for i, id := range res.TaskIDs() {
+				m := &modelTask{comps: map[int64]modelComp{}}
+				for j, c := range cancels[i] {
+					m.comps[id*1000+int64(j)+1] = modelComp{created: clock, cancelled: c}
+				}
+				model[id] = m
 			}
 		case op < 55:
 			id, _ := pick()

@@ -124,15 +124,14 @@ func TestUpgradeLayout1(t *testing.T) {
 		if err := pb.DeleteBucket(bucketHashBlocks); err != nil {
 			return err
 		}
-		// The orders: a bucket each.
-		for _, o := range layout1Orders {
-			b, err := pb.CreateBucket(o.name)
+		// The orders: a bucket each, keyed as in layout 1.
+		for i, keys := range oldOrderKeys(pb) {
+			b, err := pb.CreateBucket(layout1Orders[i])
 			if err != nil {
 				return err
 			}
-			c := pb.Bucket(bucketOrders).Cursor()
-			for k, _ := c.Seek([]byte{o.prefix}); k != nil && k[0] == o.prefix; k, _ = c.Next() {
-				if err := b.Put(append([]byte(nil), k[1:]...), nil); err != nil {
+			for _, k := range keys {
+				if err := b.Put(k, nil); err != nil {
 					return err
 				}
 			}
@@ -150,7 +149,7 @@ func TestUpgradeLayout1(t *testing.T) {
 		c := cb.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if len(k) == 8 {
-				if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v...)); err != nil {
+				if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v[:layout2StateLen]...)); err != nil {
 					return err
 				}
 				moved = append(moved, append([]byte(nil), k...))
@@ -367,27 +366,30 @@ func TestUpgradeLayout2(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		cb, orders := pb.Bucket(bucketCompletions), pb.Bucket(bucketOrders)
+		// The orders as layout 2 kept them: four prefixes in one bucket.
+		old := oldOrderKeys(pb)
+		if err := pb.DeleteBucket(bucketOrders); err != nil {
+			return err
+		}
+		orders, err := pb.CreateBucket(bucketOrders)
+		if err != nil {
+			return err
+		}
+		for i, prefix := range []byte{orderCompleted, layout2CompletedDesc, orderCancelled, layout2CancelledDesc} {
+			for _, k := range old[i] {
+				if err := orders.Put(cat([]byte{prefix}, k), nil); err != nil {
+					return err
+				}
+			}
+		}
+		cb := pb.Bucket(bucketCompletions)
 		var moved [][]byte
 		c := cb.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if len(k) != 8 {
 				continue
 			}
-			sum := decodeSummary(v)
-			descT := noTime
-			if sum.hasNewest {
-				descT = ^sortable(sum.newest)
-			}
-			for _, key := range [][]byte{
-				cat([]byte{layout2CompletedDesc}, u64(descT), k),
-				cat([]byte{layout2CancelledDesc}, u64(^uint64(sum.cancelled)), u64(descT), k),
-			} {
-				if err := orders.Put(key, nil); err != nil {
-					return err
-				}
-			}
-			if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v...)); err != nil {
+			if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v[:layout2StateLen]...)); err != nil {
 				return err
 			}
 			moved = append(moved, append([]byte(nil), k...))
@@ -430,4 +432,28 @@ func TestUpgradeLayout2(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// oldOrderKeys returns, from a project's summaries, the keys of the four
+// orders of layouts 1 and 2 (without layout 2's prefix byte): t ‖ id,
+// ^t ‖ id, n ‖ ^t ‖ id and ^n ‖ ^t ‖ id.
+func oldOrderKeys(pb *bolt.Bucket) [4][][]byte {
+	var out [4][][]byte
+	c := pb.Bucket(bucketCompletions).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			continue
+		}
+		sum := decodeSummary(v)
+		t, descT := noTime, noTime
+		if sum.hasNewest {
+			t, descT = sortable(sum.newest), ^sortable(sum.newest)
+		}
+		n := uint64(sum.cancelled)
+		out[0] = append(out[0], cat(u64(t), k))
+		out[1] = append(out[1], cat(u64(descT), k))
+		out[2] = append(out[2], cat(u64(n), u64(descT), k))
+		out[3] = append(out[3], cat(u64(^n), u64(descT), k))
+	}
+	return out
 }

@@ -18,6 +18,9 @@ type ptx struct {
 	b     *bolt.Bucket
 	c     Counters
 	dirty bool
+	// importing makes reindex give new order keys the task id as their
+	// sequence (see orderKeys).
+	importing bool
 }
 
 func (s *Store) begin(tx *bolt.Tx, name string) (*ptx, error) {
@@ -92,15 +95,23 @@ func addCount(b *bolt.Bucket, key []byte, delta int64) error {
 func blockKey(id int64) []byte { return u64(uint64(id) >> blockShift) }
 
 // summary describes a task's completions; a task is completed iff n > 0.
+// seq is the sequence of its order keys (see orderKeys); summarize leaves
+// it 0, reindex sets it.
 type summary struct {
 	n         int64
 	cancelled int64
 	newest    int64
 	hasNewest bool
 	maxID     int64
+	seq       uint64
 }
 
-const stateLen = 33
+// stateLen is the length of an encoded summary; layouts 1 and 2 had no seq
+// (layout2StateLen).
+const (
+	stateLen        = 41
+	layout2StateLen = 33
+)
 
 func (s summary) encode() []byte {
 	b := make([]byte, stateLen)
@@ -111,41 +122,71 @@ func (s summary) encode() []byte {
 	if s.hasNewest {
 		b[32] = 1
 	}
+	binary.BigEndian.PutUint64(b[33:], s.seq)
 	return b
 }
 
 func decodeSummary(b []byte) summary {
-	if len(b) != stateLen {
+	if len(b) != stateLen && len(b) != layout2StateLen {
 		return summary{}
 	}
-	return summary{
+	s := summary{
 		n:         int64(binary.BigEndian.Uint64(b[0:])),
 		cancelled: int64(binary.BigEndian.Uint64(b[8:])),
 		newest:    int64(binary.BigEndian.Uint64(b[16:])),
 		maxID:     int64(binary.BigEndian.Uint64(b[24:])),
 		hasNewest: b[32] == 1,
 	}
+	if len(b) == stateLen {
+		s.seq = binary.BigEndian.Uint64(b[33:])
+	}
+	return s
 }
 
 // noTime is the time in order keys of a task whose completions carry no
 // time: such tasks sort last in both directions.
 const noTime = uint64(1<<64 - 1)
 
-// orderKeys returns the keys of a completed task in bucket orders: by
-// completion time (t ‖ id) and by cancelled count, newest first
-// (n ‖ ^t ‖ id). The descending orders are read from the same keys, tie
-// group by tie group from the end (see eachReversed): two keys per task
-// instead of four, each of which lands on a leaf of its own when tasks are
-// completed in random order within one second.
-func orderKeys(id int64, s summary) [2][]byte {
+// Order keys. A completed task has two keys in bucket orders, one per
+// order: by completion time ('a' ‖ t ‖ seq) and by cancelled count, newest
+// first ('c' ‖ n ‖ ^t ‖ seq); the value is the task id. Within a tie group
+// (the keys that share t, or n and ^t) the lists show tasks by id; the keys
+// are ordered by seq instead, so that the tasks completed within one second
+// in random order append to the end of their group, one leaf for all, not
+// one leaf each. Imports (and upgrades) give a key the task's id as seq,
+// below liveSeq, so that a group starts with its imported tasks in id order;
+// completions saved later get seq from liveSeq on, and a reader sorts that
+// tail of the group (see groupIDs). The descending orders are read from the
+// same keys, tie group by tie group from the end.
+const liveSeq = uint64(1) << 62
+
+// keyOrderSeq holds, in the project bucket, the last seq given to a saved
+// completion's order keys.
+var keyOrderSeq = []byte("order_seq")
+
+func orderKeys(s summary) [2][]byte {
 	t, descT := noTime, noTime
 	if s.hasNewest {
 		t, descT = sortable(s.newest), ^sortable(s.newest)
 	}
 	return [2][]byte{
-		cat([]byte{orderCompleted}, u64(t), idKey(id)),
-		cat([]byte{orderCancelled}, u64(uint64(s.cancelled)), u64(descT), idKey(id)),
+		cat([]byte{orderCompleted}, u64(t), u64(s.seq)),
+		cat([]byte{orderCancelled}, u64(uint64(s.cancelled)), u64(descT), u64(s.seq)),
 	}
+}
+
+// sameOrder reports whether two summaries sort alike in every order.
+func sameOrder(a, b summary) bool {
+	return a.hasNewest == b.hasNewest && a.newest == b.newest && a.cancelled == b.cancelled
+}
+
+// nextOrderSeq returns the seq for a task's new order keys.
+func (t *ptx) nextOrderSeq(id int64) (uint64, error) {
+	if t.importing {
+		return uint64(id), nil
+	}
+	seq := max(getU64(t.b.Get(keyOrderSeq))+1, liveSeq)
+	return seq, t.b.Put(keyOrderSeq, u64(seq))
 }
 
 // state returns the summary entry of a task, nil when it has no
@@ -208,7 +249,11 @@ func (t *ptx) summarize(id int64) summary {
 func (t *ptx) reindex(id int64, old, cur summary) error {
 	orders := t.bk(bucketOrders)
 	if old.n > 0 {
-		for _, k := range orderKeys(id, old) {
+		old.seq = decodeSummary(t.state(id)).seq
+	}
+	moved := old.n == 0 || cur.n == 0 || !sameOrder(old, cur)
+	if old.n > 0 && moved {
+		for _, k := range orderKeys(old) {
 			if err := orders.Delete(k); err != nil {
 				return err
 			}
@@ -218,9 +263,17 @@ func (t *ptx) reindex(id int64, old, cur summary) error {
 	t.c.Completions += cur.n - old.n
 	t.dirty = true
 	if cur.n > 0 {
-		for _, k := range orderKeys(id, cur) {
-			if err := orders.Put(k, nil); err != nil {
+		cur.seq = old.seq
+		if moved {
+			var err error
+			if cur.seq, err = t.nextOrderSeq(id); err != nil {
 				return err
+			}
+			v := idKey(id)
+			for _, k := range orderKeys(cur) {
+				if err := orders.Put(k, v); err != nil {
+					return err
+				}
 			}
 		}
 		if err := t.bk(bucketCompletions).Put(idKey(id), cur.encode()); err != nil {
@@ -411,4 +464,40 @@ func (s *Store) indexScores(project string) error {
 		return err
 	}
 	return s.update(project, func(t *ptx) error { return t.indexScores() })
+}
+
+// rebuildOrders writes bucket orders anew from the summaries, each with its
+// task id as seq, as an import gives them.
+func (t *ptx) rebuildOrders() error {
+	if err := t.b.DeleteBucket(bucketOrders); err != nil {
+		return err
+	}
+	orders, err := t.b.CreateBucket(bucketOrders)
+	if err != nil {
+		return err
+	}
+	orders.FillPercent = 1
+	cb := t.bk(bucketCompletions)
+	type entry struct {
+		id  int64
+		sum summary
+	}
+	var all []entry
+	c := cb.Cursor()
+	for id := nextCompleted(c, 0); id >= 0; id = nextCompleted(c, id+1) {
+		sum := decodeSummary(cb.Get(idKey(id)))
+		sum.seq = uint64(id)
+		all = append(all, entry{id, sum})
+	}
+	for _, e := range all {
+		if err := cb.Put(idKey(e.id), e.sum.encode()); err != nil {
+			return err
+		}
+		for _, k := range orderKeys(e.sum) {
+			if err := orders.Put(k, idKey(e.id)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

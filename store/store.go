@@ -112,8 +112,8 @@ func Open(path string, opts Options) (*Store, error) {
 // and content hashes (a key per task) become layout 2's per-block values,
 // its four order buckets become one, and its counters move from meta to
 // the project bucket; the task summaries of layouts 1 and 2 (bucket state)
-// move into bucket completions, and their descending orders are dropped,
-// as layout 3 reads them from the ascending ones.
+// move into bucket completions, and the orders are rebuilt from them with
+// layout 3's keys.
 func upgrade(tx *bolt.Tx) error {
 	root, err := tx.CreateBucketIfNotExists(bucketProjects)
 	if err != nil {
@@ -185,47 +185,23 @@ func upgrade(tx *bolt.Tx) error {
 				return fmt.Errorf("upgrade project %q: %w", name, err)
 			}
 		}
-		orders := pb.Bucket(bucketOrders)
+		// The orders are rebuilt from the summaries, whose keys now carry a
+		// seq (the task id, as for imported tasks).
 		for _, o := range layout1Orders {
-			old := pb.Bucket(o.name)
-			if old == nil {
-				continue
-			}
-			orders.FillPercent = 1
-			var err error
-			if o.prefix != 0 {
-				err = old.ForEach(func(k, _ []byte) error {
-					return orders.Put(cat([]byte{o.prefix}, k), nil)
-				})
-			}
-			if err == nil {
-				err = pb.DeleteBucket(o.name)
-			}
-			if err != nil {
+			if err := pb.DeleteBucket(o); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 				return fmt.Errorf("upgrade project %q: %w", name, err)
 			}
 		}
-		// Layout 2's descending orders: read from the ascending ones now.
-		for _, prefix := range []byte{layout2CompletedDesc, layout2CancelledDesc} {
-			c := orders.Cursor()
-			for k, _ := c.Seek([]byte{prefix}); k != nil && k[0] == prefix; k, _ = c.Seek([]byte{prefix}) {
-				if err := orders.Delete(k); err != nil {
-					return fmt.Errorf("upgrade project %q: %w", name, err)
-				}
-			}
+		if err := (&ptx{tx: tx, b: pb}).rebuildOrders(); err != nil {
+			return fmt.Errorf("upgrade project %q: %w", name, err)
 		}
 		return meta.Put(keySchema, []byte(schemaVersion))
 	})
 }
 
-// layout1Orders are layout 1's order buckets and their prefixes in bucket
-// orders (0: dropped, the order is read from its ascending twin).
-var layout1Orders = []struct {
-	name   []byte
-	prefix byte
-}{
-	{[]byte("by_completed"), orderCompleted}, {[]byte("by_completed_desc"), 0},
-	{[]byte("by_cancelled"), orderCancelled}, {[]byte("by_cancelled_desc"), 0},
+// layout1Orders are layout 1's order buckets, replaced by bucket orders.
+var layout1Orders = [][]byte{
+	[]byte("by_completed"), []byte("by_completed_desc"), []byte("by_cancelled"), []byte("by_cancelled_desc"),
 }
 
 // Buckets of layout 1 that layout 2 replaced by pending_bits and

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -294,6 +295,9 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 	tb := t.bk(bucketTasks)
 	scores := t.bk(bucketScores)
 	firstScored := int64(-1)
+	// Completions that come with the tasks get order keys in id order.
+	t.importing = true
+	defer func() { t.importing = false }()
 	// Imports append at the end of the id space: fill pages fully.
 	tb.FillPercent = 1
 	keyCounts := map[string]int64{}
@@ -597,55 +601,140 @@ func (s *Store) NextTask(project, sampling string) (Task, error) {
 	return tk, err
 }
 
-// eachForward calls emit for the keys of bucket orders that start with
-// prefix ‖ group, in key order, after skipping skip of them. It returns
-// false as soon as emit does, true when the keys run out.
-func eachForward(c *bolt.Cursor, prefix byte, skip int64, emit func([]byte) bool, group ...byte) bool {
-	start := append([]byte{prefix}, group...)
-	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, start); k, _ = c.Next() {
-		if skip > 0 {
-			skip--
-			continue
+// groupIDs yields the task ids of one tie group of bucket orders (the keys
+// that start with g) in id order: the group's imported keys (seq below
+// liveSeq, in id order already) are read as they come, merged with the
+// group's later keys, which are read whole and sorted.
+type groupIDs struct {
+	run  *bolt.Cursor
+	k, v []byte
+	g    []byte
+	live []int64
+	li   int
+}
+
+func newGroupIDs(orders *bolt.Bucket, g []byte) *groupIDs {
+	it := &groupIDs{run: orders.Cursor(), g: g}
+	it.k, it.v = it.run.Seek(g)
+	lc := orders.Cursor()
+	for k, v := lc.Seek(cat(g, u64(liveSeq))); k != nil && bytes.HasPrefix(k, g); k, v = lc.Next() {
+		it.live = append(it.live, keyID(v))
+	}
+	slices.Sort(it.live)
+	return it
+}
+
+// next returns the group's next id, false after the last.
+func (it *groupIDs) next() (int64, bool) {
+	var run int64
+	inRun := it.k != nil && bytes.HasPrefix(it.k, it.g) && getU64(it.k[len(it.k)-8:]) < liveSeq
+	if inRun {
+		run = keyID(it.v)
+	}
+	if it.li < len(it.live) && (!inRun || it.live[it.li] < run) {
+		it.li++
+		return it.live[it.li-1], true
+	}
+	if !inRun {
+		return 0, false
+	}
+	it.k, it.v = it.run.Next()
+	return run, true
+}
+
+// succ returns the smallest byte string greater than every string that
+// starts with p, or nil if there is none.
+func succ(p []byte) []byte {
+	s := append([]byte(nil), p...)
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] < 0xff {
+			s[i]++
+			return s[:i+1]
 		}
-		if !emit(k) {
+	}
+	return nil
+}
+
+// groupsForward calls fn for each group of the keys of b that start with
+// p, in key order; a group is the keys that share their first glen bytes.
+// It stops and returns false when fn does.
+func groupsForward(b *bolt.Bucket, p []byte, glen int, fn func(g []byte) bool) bool {
+	c := b.Cursor()
+	k, _ := c.Seek(p)
+	for k != nil && bytes.HasPrefix(k, p) && len(k) >= glen {
+		g := append([]byte(nil), k[:glen]...)
+		if !fn(g) {
 			return false
 		}
+		next := succ(g)
+		if next == nil {
+			break
+		}
+		k, _ = c.Seek(next)
 	}
 	return true
 }
 
-// eachReversed calls emit for the keys of bucket orders that start with
-// prefix, tie group by tie group from the last group to the first, and in
-// key order within a group; a group is the keys that share the glen bytes
-// after the prefix. The group last (if not nil) is left out. The first skip
-// keys are skipped. It returns false as soon as emit does, and how many keys
-// it skipped.
-func eachReversed(c *bolt.Cursor, prefix byte, glen int, last []byte, skip int64, emit func([]byte) bool) (bool, int64) {
-	var skipped int64
-	k, _ := c.Seek([]byte{prefix + 1})
-	if k == nil {
+// groupsBackward is groupsForward from the last group to the first.
+func groupsBackward(b *bolt.Bucket, p []byte, glen int, fn func(g []byte) bool) bool {
+	c := b.Cursor()
+	var k []byte
+	if next := succ(p); next == nil {
+		k, _ = c.Last()
+	} else if k, _ = c.Seek(next); k == nil {
 		k, _ = c.Last()
 	} else {
 		k, _ = c.Prev()
 	}
-	for k != nil && k[0] == prefix && len(k) > glen {
-		group := append([]byte{prefix}, k[1:1+glen]...)
-		if last == nil || !bytes.Equal(group[1:], last) {
-			for gk, _ := c.Seek(group); gk != nil && bytes.HasPrefix(gk, group); gk, _ = c.Next() {
-				if skipped < skip {
-					skipped++
-					continue
-				}
-				if !emit(gk) {
-					return false, skipped
-				}
-			}
+	for k != nil && bytes.HasPrefix(k, p) && len(k) >= glen {
+		g := append([]byte(nil), k[:glen]...)
+		if !fn(g) {
+			return false
 		}
-		// The group before: the key before the group's first.
-		c.Seek(group)
+		c.Seek(g)
 		k, _ = c.Prev()
 	}
-	return true, skipped
+	return true
+}
+
+// listOrder lists the completed tasks in one of the completion orders,
+// skipping skip of them and calling add for the others until it returns
+// false. It reports whether the completed tasks ran out first.
+func (t *ptx) listOrder(order string, skip int64, add func([]byte) bool) bool {
+	orders := t.bk(bucketOrders)
+	group := func(g []byte) bool {
+		it := newGroupIDs(orders, g)
+		for id, ok := it.next(); ok; id, ok = it.next() {
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if !add(idKey(id)) {
+				return false
+			}
+		}
+		return true
+	}
+	a, c := []byte{orderCompleted}, []byte{orderCancelled}
+	switch order {
+	case OrderCompletedAt:
+		return groupsForward(orders, a, 9, group)
+	case OrderCompletedAtDesc:
+		// Newest first; the tasks without a time last.
+		noTimeGroup := cat(a, u64(noTime))
+		if !groupsBackward(orders, a, 9, func(g []byte) bool {
+			return bytes.Equal(g, noTimeGroup) || group(g)
+		}) {
+			return false
+		}
+		return groupsForward(orders, noTimeGroup, 9, group)
+	case OrderHasCancelled:
+		return groupsForward(orders, c, 17, group)
+	default: // OrderHasCancelledDesc: counts descending, newest first within
+		return groupsBackward(orders, c, 9, func(byCount []byte) bool {
+			return groupsForward(orders, byCount, 17, group)
+		})
+	}
 }
 
 // nth positions c on the k-th (0-based) key of its bucket, using the block
@@ -727,25 +816,7 @@ func (s *Store) ListTasks(project, order string, offset, limit int64) ([]Task, e
 		default:
 			done := t.c.CompletedTasks
 			if offset < done {
-				c := t.bk(bucketOrders).Cursor()
-				emit := func(k []byte) bool { return add(k[len(k)-8:]) }
-				var more bool
-				switch order {
-				case OrderCompletedAt:
-					more = eachForward(c, orderCompleted, offset, emit)
-				case OrderHasCancelled:
-					more = eachForward(c, orderCancelled, offset, emit)
-				case OrderCompletedAtDesc:
-					// Newest first, ties by id; tasks without a time last.
-					var skipped int64
-					more, skipped = eachReversed(c, orderCompleted, 8, u64(noTime), offset, emit)
-					if more {
-						more = eachForward(c, orderCompleted, offset-skipped, emit, u64(noTime)...)
-					}
-				case OrderHasCancelledDesc:
-					more, _ = eachReversed(c, orderCancelled, 8, nil, offset, emit)
-				}
-				if !more {
+				if !t.listOrder(order, offset, add) {
 					return nil
 				}
 				offset = done
