@@ -43,12 +43,8 @@ var (
 // first byte: one tree touches fewer pages per write than two. Each serves
 // both directions.
 const (
-	orderCompleted byte = 'a' // t ‖ id
-	orderCancelled byte = 'c' // n ‖ ^t ‖ id
-	// Layout 2 also kept the descending orders: 'b' ^t ‖ id and
-	// 'd' ^n ‖ ^t ‖ id.
-	layout2CompletedDesc byte = 'b'
-	layout2CancelledDesc byte = 'd'
+	orderCompleted byte = 'a' // t ‖ seq
+	orderCancelled byte = 'c' // n ‖ ^t ‖ seq
 )
 
 // schemaVersion is the layout version written in meta/schema.

@@ -78,15 +78,8 @@ func TestUpgradeLayout1(t *testing.T) {
 		return out
 	}
 	before := listed()
-	s.Close()
-
 	// Rewrite the pending index as layout 1 had it.
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		pb := tx.Bucket(bucketProjects).Bucket([]byte(p))
+	s = rewriteProject(t, s, p, func(pb *bolt.Bucket) error {
 		if err := pb.DeleteBucket(bucketPendingBits); err != nil {
 			return err
 		}
@@ -140,28 +133,12 @@ func TestUpgradeLayout1(t *testing.T) {
 			return err
 		}
 		// The task summaries: a bucket of their own (layouts 1 and 2).
-		st, err := pb.CreateBucket(layout2State)
+		moved, err := summariesToState(pb)
 		if err != nil {
 			return err
 		}
-		cb := pb.Bucket(bucketCompletions)
-		var moved [][]byte
-		c := cb.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) == 8 {
-				if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v[:layout2StateLen]...)); err != nil {
-					return err
-				}
-				moved = append(moved, append([]byte(nil), k...))
-			}
-		}
-		if len(moved) != len(done) {
-			t.Errorf("%d summaries in completions, %d completed tasks", len(moved), len(done))
-		}
-		for _, k := range moved {
-			if err := cb.Delete(k); err != nil {
-				return err
-			}
+		if moved != len(done) {
+			t.Errorf("%d summaries in completions, %d completed tasks", moved, len(done))
 		}
 		// Counters: in meta.
 		if err := pb.Bucket(bucketMeta).Put(keyCounters, append([]byte(nil), pb.Get(keyCounters)...)); err != nil {
@@ -172,15 +149,6 @@ func TestUpgradeLayout1(t *testing.T) {
 		}
 		return pb.Bucket(bucketMeta).Put(keySchema, []byte("1"))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-
-	s, err = Open(path, Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
 	err = s.view(p, func(tx *ptx) error {
 		if tx.b.Bucket(layout1Pending) != nil || tx.b.Bucket(layout1BlocksPending) != nil || tx.b.Bucket(layout1DataHash) != nil ||
@@ -354,18 +322,7 @@ func TestUpgradeLayout2(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	before := listed()
-	s.Close()
-
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		pb := tx.Bucket(bucketProjects).Bucket([]byte(p))
-		st, err := pb.CreateBucket(layout2State)
-		if err != nil {
-			return err
-		}
+	s = rewriteProject(t, s, p, func(pb *bolt.Bucket) error {
 		// The orders as layout 2 kept them: four prefixes in one bucket.
 		old := oldOrderKeys(pb)
 		if err := pb.DeleteBucket(bucketOrders); err != nil {
@@ -382,34 +339,11 @@ func TestUpgradeLayout2(t *testing.T) {
 				}
 			}
 		}
-		cb := pb.Bucket(bucketCompletions)
-		var moved [][]byte
-		c := cb.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) != 8 {
-				continue
-			}
-			if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v[:layout2StateLen]...)); err != nil {
-				return err
-			}
-			moved = append(moved, append([]byte(nil), k...))
-		}
-		for _, k := range moved {
-			if err := cb.Delete(k); err != nil {
-				return err
-			}
+		if _, err := summariesToState(pb); err != nil {
+			return err
 		}
 		return pb.Bucket(bucketMeta).Put(keySchema, []byte("2"))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-
-	s, err = Open(path, Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
 	err = s.view(p, func(tx *ptx) error {
 		if tx.b.Bucket(layout2State) != nil {
@@ -456,4 +390,63 @@ func oldOrderKeys(pb *bolt.Bucket) [4][][]byte {
 		out[3] = append(out[3], cat(u64(^n), u64(descT), k))
 	}
 	return out
+}
+
+// summariesToState moves a project's summaries out of bucket completions
+// into a bucket state, without their seq, as layouts 1 and 2 kept them, and
+// returns how many it moved.
+func summariesToState(pb *bolt.Bucket) (int, error) {
+	st, err := pb.CreateBucket(layout2State)
+	if err != nil {
+		return 0, err
+	}
+	cb := pb.Bucket(bucketCompletions)
+	var moved [][]byte
+	c := cb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			continue
+		}
+		if err := st.Put(append([]byte(nil), k...), append([]byte(nil), v[:layout2StateLen]...)); err != nil {
+			return 0, err
+		}
+		moved = append(moved, append([]byte(nil), k...))
+	}
+	for _, k := range moved {
+		if err := cb.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(moved), nil
+}
+
+// Layout 2's descending orders: keys of their own in bucket orders.
+const (
+	layout2CompletedDesc byte = 'b' // ^t ‖ id
+	layout2CancelledDesc byte = 'd' // ^n ‖ ^t ‖ id
+)
+
+// rewriteProject closes s, lets fn change project p's bucket in the raw
+// database, as an older version would have left it, and opens the store
+// again, which upgrades it.
+func rewriteProject(t *testing.T, s *Store, p string, fn func(pb *bolt.Bucket) error) *Store {
+	t.Helper()
+	path := s.Path()
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket(bucketProjects).Bucket([]byte(p))) })
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
