@@ -328,6 +328,11 @@ describe('labeling page with a config the widget cannot show', () => {
     await screenshot(page, '08b-labeling-widget-error');
     await box.getByRole('link', { name: /Setup page/ }).click();
     await page.waitForURL(/\/setup$/);
+    // The live preview of that config says the same.
+    const preview = page.frameLocator('iframe').locator('.preview-error');
+    await preview.waitFor();
+    assert.match(await preview.innerText(), /cannot show this config: No model registered for tag: number/);
+    await screenshot(page, '08b-setup-widget-error');
     await context.close();
     await resetProject(server, CHOICES, []);
   });
