@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"labelstudio/server/backoff"
 	"net/http"
 	"net/url"
 	"os"
@@ -201,21 +202,7 @@ var gcsRetryDelay = 250 * time.Millisecond
 // retry calls fn until it succeeds, fails for good, or gcsAttempts are
 // spent.
 func (g *GCS) retry(ctx context.Context, fn func() error) error {
-	delay := gcsRetryDelay
-	for try := 1; ; try++ {
-		err := fn()
-		if err == nil || try == gcsAttempts || !transient(err) || ctx.Err() != nil {
-			return err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		delay *= 2
-	}
+	return backoff.Do(ctx, gcsAttempts, gcsRetryDelay, transient, fn)
 }
 
 // transient reports whether a failed call may succeed when sent again:

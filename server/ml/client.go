@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"labelstudio/server/backoff"
 	"net"
 	"net/http"
 	"net/url"
@@ -312,30 +313,18 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	delay := c.opts.RetryDelay
 	var connErr error
-	for attempt := 0; ; attempt++ {
+	return backoff.Do(ctx, c.opts.Retries+1, c.opts.RetryDelay, connectFailed, func() error {
 		err := c.once(ctx, r, u, out)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil && connErr != nil {
+		if err != nil && ctx.Err() != nil && connErr != nil {
 			// Out of time while retrying: the refused connection is the news.
 			return connErr
 		}
-		if attempt >= c.opts.Retries || !connectFailed(err) || ctx.Err() != nil {
-			return err
+		if connectFailed(err) {
+			connErr = err
 		}
-		connErr = err
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		delay *= 2
-	}
+		return err
+	})
 }
 
 // connectFailed reports whether err means the connection could not be
