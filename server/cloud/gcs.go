@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"labelstudio/server/backoff"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +23,8 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	storage "google.golang.org/api/storage/v1"
+
+	"labelstudio/server/backoff"
 )
 
 // GCS is a Google Cloud Storage bucket reached with Google's generated

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"labelstudio/server/backoff"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+
+	"labelstudio/server/backoff"
 )
 
 // Defaults of Options.
