@@ -11,14 +11,8 @@ func TestLabelingBundle(t *testing.T) {
 	if !BundleBuilt() {
 		t.Skip("the widget bundle is not built")
 	}
-	js, err := fs.ReadFile(Static(), EditorJS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	glue, err := fs.ReadFile(Static(), LabelingJS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := staticFile(t, EditorJS)
+	glue := staticFile(t, LabelingJS)
 	b := LabelingBundle()
 	if !bytes.HasSuffix(b, glue) {
 		t.Fatal("the bundle does not end with labeling.js")
@@ -37,4 +31,14 @@ func TestLabelingBundle(t *testing.T) {
 	if d := Derived(); !bytes.Equal(d[LabelingBundleJS], b) || !bytes.Equal(d[EditorLeanCSS], LeanEditorCSS()) || len(d) != 2 {
 		t.Fatalf("Derived: %d files", len(d))
 	}
+}
+
+// staticFile reads a file of the embedded tree or fails the test.
+func staticFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := fs.ReadFile(Static(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

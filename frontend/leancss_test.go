@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"bytes"
-	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,14 +46,8 @@ func TestLeanEditorCSS(t *testing.T) {
 	if !BundleBuilt() {
 		t.Skip("the widget bundle is not built")
 	}
-	css, err := fs.ReadFile(Static(), EditorCSS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := fs.ReadFile(Static(), EditorJS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	css := staticFile(t, EditorCSS)
+	js := staticFile(t, EditorJS)
 	if bytes.Contains(js, []byte(unusedClassPrefix)) {
 		t.Fatalf("main.js names a class starting with %q: its rules must stay", unusedClassPrefix)
 	}
