@@ -470,6 +470,7 @@ func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger, mu
 	} else {
 		fmt.Fprintf(stdout, "labelstudio %s is serving project %q at %s\n", Version, o.project, url)
 	}
+	go server.WarmAssets()
 	if !o.noBrowser {
 		browser.Stdout, browser.Stderr = io.Discard, io.Discard
 		if err := browser.OpenURL(url); err != nil {
