@@ -470,8 +470,12 @@ func serve(st *store.Store, o options, stdout io.Writer, logger *slog.Logger, mu
 	} else {
 		fmt.Fprintf(stdout, "labelstudio %s is serving project %q at %s\n", Version, o.project, url)
 	}
-	go server.WarmAssets()
 	if !o.noBrowser {
+		// The page the browser is about to ask for needs the assets'
+		// hashes and derived files; without a browser the first page
+		// request makes them, and an API client's first imports do
+		// not share the CPU with that work.
+		go server.WarmAssets()
 		browser.Stdout, browser.Stderr = io.Discard, io.Discard
 		if err := browser.OpenURL(url); err != nil {
 			logger.Warn("could not open the browser; open the URL by hand", "url", url, "err", err)
