@@ -181,6 +181,12 @@ func (r *importRun) Item(raw []byte) error {
 		return nil
 	}
 	nt.TaskPath = r.taskPath
+	if r.opts.SkipDuplicates {
+		// Hashed here, on the reading side, not in the write transaction.
+		if h, err := store.DataHash(nt.Data); err == nil {
+			nt.Hash, nt.Hashed = h, true
+		}
+	}
 	r.chunk = append(r.chunk, nt)
 	r.bytes += len(raw)
 	if r.pipe != nil {

@@ -131,10 +131,6 @@ func prepareTaskKeys(raw json.RawMessage, cfg *labelconfig.Config, firstKey stri
 		}
 	}
 	nt.Data = dataRaw
-	if h, err := store.DataHash(dataRaw); err == nil {
-		// Hashed here, on the reading side, not in the write transaction.
-		nt.Hash, nt.Hashed = h, true
-	}
 	nt.DataKeys = make([]string, 0, len(data))
 	for k := range data {
 		nt.DataKeys = append(nt.DataKeys, k)

@@ -138,6 +138,28 @@ func BenchmarkFirstScoreSampling(b *testing.B) {
 	}
 }
 
+// BenchmarkFirstDedupImport measures the first import that skips
+// duplicates into 100k tasks imported without: it hashes them all first,
+// once, then compares its 1000 tasks.
+func BenchmarkFirstDedupImport(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		s, p := benchStore(b, 100_000)
+		batch := make([]NewTask, 1000)
+		for i := range batch {
+			batch[i] = textTask(fmt.Sprintf("task number %d with a sentence of typical length for a text task", 99_500+i))
+		}
+		b.StartTimer()
+		res, err := s.ImportTasks(p, batch, ImportOptions{SkipDuplicates: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Skipped != 500 {
+			b.Fatalf("skipped %d, want 500", res.Skipped)
+		}
+	}
+}
+
 func BenchmarkNextTask100k(b *testing.B) {
 	s, p := benchStore(b, 100_000)
 	// Label the first half, so that next must skip 50k completed tasks.

@@ -21,6 +21,8 @@
 //	                     "config_revision" → uint64 count of labeling-config saves
 //	                     "score_horizon" → uint64 smallest task id whose score imports
 //	                                       left out of by_score; absent when it is complete
+//	                     "hash_horizon"  → uint64 smallest task id whose content hash imports
+//	                                       left out of hash_blocks; absent when it is complete
 //	tasks                id              → task JSON {"id","data","meta"?,"predictions"?,"task_path"?}
 //	completions          id ‖ cid        → completion JSON, as the client sent it plus id/created_at
 //	                     id              → summary of a completed task with its order keys'
@@ -48,7 +50,9 @@
 //	hash_blocks          id>>10          → records of 18 bytes, one per task of the block:
 //	                                       id&1023 (2 bytes) and the first 16 bytes of the
 //	                                       SHA-256 of the task's data JSON without white
-//	                                       space (duplicate detection)
+//	                                       space (duplicate detection); the tasks from
+//	                                       hash_horizon on are hashed by the next import
+//	                                       that skips duplicates (see deferHashes)
 //	label_usage          "t\x00from\x00to\x00type" → uint64 result items with that triple
 //	                     "l\x00from\x00label"      → uint64 result items carrying that label
 //

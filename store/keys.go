@@ -37,6 +37,9 @@ var (
 	// keyScoreHorizon is the smallest task id whose score imports left
 	// out of by_score (absent when by_score is complete).
 	keyScoreHorizon = []byte("score_horizon")
+	// keyHashHorizon is the smallest task id whose content hash imports
+	// left out of hash_blocks (absent when hash_blocks is complete).
+	keyHashHorizon = []byte("hash_horizon")
 )
 
 // The completed-task orders share bucket orders, told apart by their keys'

@@ -24,7 +24,8 @@ type NewTask struct {
 	Completions []json.RawMessage
 	TaskPath    string
 	// Hash, when Hashed, is DataHash(Data), worked out by the caller so
-	// that the write transaction does not have to.
+	// that the write transaction does not have to. Only an import that
+	// skips duplicates uses it (see deferHashes).
 	Hash   [16]byte
 	Hashed bool
 }
@@ -279,11 +280,15 @@ func DataHash(data json.RawMessage) ([16]byte, error) {
 // compactBufs holds the buffers of DataHash.
 var compactBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// knownHashes reads the content hash of every task of the project.
-func (t *ptx) knownHashes() map[[16]byte]bool {
+// knownHashes reads the content hash of every task of the project,
+// hashing first the tasks imports left unhashed.
+func (t *ptx) knownHashes() (map[[16]byte]bool, error) {
+	if err := t.hashTasks(); err != nil {
+		return nil, err
+	}
 	known := make(map[[16]byte]bool, t.c.Tasks)
 	eachHash(t.bk(bucketHashBlocks), func(h [16]byte) { known[h] = true })
-	return known
+	return known, nil
 }
 
 // importChunk stores tasks with ids from id on, adding to res, and returns
@@ -312,26 +317,34 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 		need += 8 + encodedSize(nt)
 	}
 	mem.reserve(need)
-	for _, nt := range tasks {
-		h := nt.Hash
-		if !nt.Hashed {
-			var err error
-			if h, err = DataHash(nt.Data); err != nil {
-				return 0, Invalidf("task %d: %v", res.Stored+res.Skipped, err)
-			}
+	if !opts.SkipDuplicates && len(tasks) > 0 {
+		if err := t.deferHashes(id); err != nil {
+			return 0, err
 		}
+	}
+	for _, nt := range tasks {
 		if opts.SkipDuplicates {
+			h := nt.Hash
+			if !nt.Hashed {
+				var err error
+				if h, err = DataHash(nt.Data); err != nil {
+					return 0, Invalidf("task %d: %v", res.Stored+res.Skipped, err)
+				}
+			}
 			if *known == nil {
-				*known = t.knownHashes()
+				var err error
+				if *known, err = t.knownHashes(); err != nil {
+					return 0, err
+				}
 			}
 			if (*known)[h] {
 				res.Skipped++
 				continue
 			}
 			(*known)[h] = true
+			hashes.add(id, h)
 		}
 		key := mem.key(uint64(id))
-		hashes.add(id, h)
 		if err := tb.Put(key, appendTask(mem.alloc(encodedSize(nt)), id, nt)); err != nil {
 			return 0, fmt.Errorf("store task %d: %w", id, err)
 		}
@@ -487,6 +500,11 @@ func (s *Store) DeleteAllTasks(project string) error {
 				return err
 			}
 			if _, err := t.b.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		for _, k := range [][]byte{keyScoreHorizon, keyHashHorizon} {
+			if err := t.bk(bucketMeta).Delete(k); err != nil {
 				return err
 			}
 		}
