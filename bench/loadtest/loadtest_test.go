@@ -983,6 +983,40 @@ func TestParseProcStatCPU(t *testing.T) {
 	}
 }
 
+func TestParseHostCPU(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice:
+	// the guest fields are inside user and nice and do not count twice.
+	a, err := parseHostCPU([]byte("cpu  100 0 50 800 10 0 5 35 7 0\ncpu0 50 0 25 400 5 0 2 18 3 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.total != 1000 || a.steal != 35 {
+		t.Fatalf("total %d steal %d, want 1000 and 35", a.total, a.steal)
+	}
+	b, err := parseHostCPU([]byte("cpu  150 0 70 900 10 0 5 65 9 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stealPercent(a, b); got != 15 {
+		t.Fatalf("steal %v%%, want 15%% (30 of 200 ticks)", got)
+	}
+	if got := stealPercent(b, b); got != -1 {
+		t.Fatalf("steal over no time %v, want -1", got)
+	}
+	// An old kernel's line without steal.
+	if h, err := parseHostCPU([]byte("cpu 1 2 3 4\n")); err != nil || h.total != 10 || h.steal != 0 {
+		t.Fatalf("%+v %v", h, err)
+	}
+	for _, bad := range []string{"", "intr 1 2 3", "cpu 1 x 3 4"} {
+		if _, err := parseHostCPU([]byte(bad)); err == nil {
+			t.Fatalf("%q was accepted", bad)
+		}
+	}
+	if _, err := readHostCPU(); err != nil && runtime.GOOS == "linux" {
+		t.Fatal(err)
+	}
+}
+
 // The disk probe times real commits in the given directory and leaves
 // nothing behind.
 func TestProbeDisk(t *testing.T) {

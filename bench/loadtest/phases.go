@@ -19,9 +19,11 @@ const maxFailureSamples = 25
 
 // phaseRec collects the measurements of one phase while it runs.
 type phaseRec struct {
-	name  string
-	start time.Time
-	cpu   time.Duration // server CPU time at the start, -1 when unknown
+	name   string
+	start  time.Time
+	cpu    time.Duration // server CPU time at the start, -1 when unknown
+	host   hostCPU       // the machine's CPU times at the start
+	hostOK bool
 
 	mu       sync.Mutex
 	lat      []time.Duration
@@ -95,6 +97,9 @@ func (r *runner) fail(p *phaseRec, format string, args ...any) {
 // begin starts a phase.
 func (r *runner) begin(name string) *phaseRec {
 	p := &phaseRec{name: name, start: time.Now(), cpu: -1}
+	if h, err := readHostCPU(); err == nil {
+		p.host, p.hostOK = h, true
+	}
 	if r.pid > 0 {
 		if c, err := readProcCPU(r.pid); err == nil {
 			p.cpu = c
@@ -134,6 +139,10 @@ func (r *runner) end(p *phaseRec, unit string, note string) {
 		}
 	}
 	p.mu.Unlock()
+	rep.StealPercent = -1
+	if h, err := readHostCPU(); err == nil && p.hostOK {
+		rep.StealPercent = stealPercent(p.host, h)
+	}
 	if r.pid > 0 {
 		if st, err := readProcStatus(r.pid); err == nil {
 			rep.RSSAfterBytes = st.VmRSS

@@ -195,3 +195,51 @@ func parseProcStatCPU(data []byte) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
+
+// hostCPU is the aggregate "cpu" line of /proc/stat: the machine's CPU
+// time, in clock ticks, in all states and stolen by the hypervisor.
+type hostCPU struct {
+	total, steal uint64
+}
+
+// readHostCPU reads the machine's CPU times from /proc/stat.
+func readHostCPU() (hostCPU, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return hostCPU{}, err
+	}
+	return parseHostCPU(data)
+}
+
+// parseHostCPU reads the first line of /proc/stat: "cpu" and the ticks
+// spent in user, nice, system, idle, iowait, irq, softirq, steal, guest and
+// guest_nice. Guest time is counted in user and nice already, so the total
+// leaves it out. Kernels before 2.6.11 have no steal field: it counts 0.
+func parseHostCPU(data []byte) (hostCPU, error) {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 5 || f[0] != "cpu" {
+		return hostCPU{}, fmt.Errorf("/proc/stat does not start with the cpu line")
+	}
+	var h hostCPU
+	for i, s := range f[1:min(len(f), 9)] {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return hostCPU{}, fmt.Errorf("/proc/stat cpu time %q: %w", s, err)
+		}
+		h.total += n
+		if i == 7 {
+			h.steal = n
+		}
+	}
+	return h, nil
+}
+
+// stealPercent is the share of the CPU time between a and b that the
+// hypervisor gave to other machines, or -1 when none passed.
+func stealPercent(a, b hostCPU) float64 {
+	if b.total <= a.total {
+		return -1
+	}
+	return 100 * float64(b.steal-a.steal) / float64(b.total-a.total)
+}

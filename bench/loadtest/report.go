@@ -29,7 +29,11 @@ type phaseReport struct {
 	// (user and system, 10 ms resolution): unlike wall time it does not
 	// grow when other work shares the machine.
 	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
-	Note             string  `json:"note,omitempty"`
+	// StealPercent is the share of the machine's CPU time that the
+	// hypervisor gave to other machines during the phase (-1 unknown): on
+	// a shared virtual machine it tells a slow run from a slow server.
+	StealPercent float64 `json:"steal_percent"`
+	Note         string  `json:"note,omitempty"`
 }
 
 // rssReport holds the memory figures of the server for one size.
@@ -123,8 +127,8 @@ func printSize(w io.Writer, o *options, rep *sizeReport) {
 	}
 	fmt.Fprintln(w, server)
 
-	header := []string{"phase", "n", "fail", "median(ms)", "p99(ms)", "max(ms)", "rate", "unit", "srv-cpu(s)", "rss(MiB)", "note"}
-	right := []bool{false, true, true, true, true, true, true, false, true, true, false}
+	header := []string{"phase", "n", "fail", "median(ms)", "p99(ms)", "max(ms)", "rate", "unit", "srv-cpu(s)", "steal%", "rss(MiB)", "note"}
+	right := []bool{false, true, true, true, true, true, true, false, true, true, true, false}
 	var rows [][]string
 	for _, p := range rep.Phases {
 		rss := "-"
@@ -142,10 +146,14 @@ func printSize(w io.Writer, o *options, rep *sizeReport) {
 		if p.ServerCPUSeconds > 0 {
 			cpu = strconv.FormatFloat(p.ServerCPUSeconds, 'f', 2, 64)
 		}
+		steal := "-"
+		if p.StealPercent >= 0 {
+			steal = strconv.FormatFloat(p.StealPercent, 'f', 0, 64)
+		}
 		rows = append(rows, []string{
 			p.Name, strconv.Itoa(p.N), strconv.Itoa(p.Failures),
 			fmtMS(p.MedianMS), fmtMS(p.P99MS), fmtMS(p.MaxMS),
-			strconv.FormatFloat(p.Rate, 'f', 1, 64), p.RateUnit, cpu, rss,
+			strconv.FormatFloat(p.Rate, 'f', 1, 64), p.RateUnit, cpu, steal, rss,
 			strings.Join(notes, ", "),
 		})
 	}
