@@ -158,13 +158,114 @@ func (s *Store) SaveCompletion(project string, taskID int64, body []byte, cancel
 		delete(m, "skipped")
 	}
 	now := s.Now().Unix()
+	nc, err := prepareNew(m, now)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
 	err = s.batch(project, func(t *ptx) error {
 		var err error
-		id, err = t.saveCompletion(taskID, m, now)
+		if nc != nil {
+			id, err = t.saveNew(taskID, nc)
+		} else {
+			id, err = t.saveCompletion(taskID, m, now)
+		}
 		return err
 	})
 	return id, err
+}
+
+// newCompletion is a completion that is new for sure (its body names no
+// integer id), made ready before the write transaction so that the
+// transaction, which every concurrent writer waits for, does only what
+// needs the stored data: its JSON as saveCompletion would encode it, less
+// the id, cut where the id goes; what summarize would read of it; and its
+// label-usage keys.
+type newCompletion struct {
+	before, after []byte // members sorting before and after "id", without braces
+	head          head
+	usage         [][]byte
+}
+
+// prepareNew makes m, with created_at now and revision 1, a newCompletion,
+// or returns nil when m names an integer id: that may be an update.
+func prepareNew(m map[string]json.RawMessage, now int64) (*newCompletion, error) {
+	if _, ok := rawID(m["id"]); ok {
+		return nil, nil
+	}
+	lo := make(map[string]json.RawMessage, len(m)+1)
+	hi := make(map[string]json.RawMessage, len(m)+1)
+	for k, v := range m {
+		switch {
+		case k == "id":
+		case k < "id":
+			lo[k] = v
+		default:
+			hi[k] = v
+		}
+	}
+	lo["created_at"] = rawInt(now)
+	hi["revision"] = rawInt(1)
+	// json.Marshal writes a map's members in key order: the two halves
+	// are the whole object's members before and after "id".
+	b1, err := json.Marshal(lo)
+	if err != nil {
+		return nil, Invalidf("completion cannot be encoded: %v", err)
+	}
+	b2, err := json.Marshal(hi)
+	if err != nil {
+		return nil, Invalidf("completion cannot be encoded: %v", err)
+	}
+	nc := &newCompletion{before: b1[1 : len(b1)-1], after: b2[1 : len(b2)-1]}
+	nc.head = parseHead(nc.encode(0))
+	nc.usage = usageKeys(nc.head.Result)
+	return nc, nil
+}
+
+// encode returns the completion's JSON with the given id.
+func (nc *newCompletion) encode(id int64) []byte {
+	b := make([]byte, 0, len(nc.before)+len(nc.after)+32)
+	b = append(b, '{')
+	if len(nc.before) > 0 {
+		b = append(append(b, nc.before...), ',')
+	}
+	b = strconv.AppendInt(append(b, `"id":`...), id, 10)
+	if len(nc.after) > 0 {
+		b = append(append(b, ','), nc.after...)
+	}
+	return append(b, '}')
+}
+
+// saveNew is saveCompletion for a newCompletion.
+func (t *ptx) saveNew(taskID int64, nc *newCompletion) (int64, error) {
+	if t.bk(bucketTasks).Get(idKey(taskID)) == nil {
+		return 0, NotFoundf("task %d not found", taskID)
+	}
+	var old summary
+	if st := t.state(taskID); st != nil {
+		old = decodeSummary(st)
+		old.seq = 0 // as summarize leaves it; reindex reads it
+	}
+	id := taskID*1000 + 1
+	if old.n > 0 && old.maxID >= id {
+		id = old.maxID + 1
+	}
+	if err := t.bk(bucketCompletions).Put(completionKey(taskID, id), nc.encode(id)); err != nil {
+		return 0, fmt.Errorf("store completion: %w", err)
+	}
+	if err := t.addUsage(nc.usage, 1); err != nil {
+		return 0, err
+	}
+	cur := old
+	cur.n++
+	if nc.head.cancelled() {
+		cur.cancelled++
+	}
+	if h := nc.head.CreatedAt; h != nil && (!cur.hasNewest || int64(*h) > cur.newest) {
+		cur.newest, cur.hasNewest = int64(*h), true
+	}
+	cur.maxID = id
+	return id, t.reindex(taskID, old, cur)
 }
 
 // saveCompletion is SaveCompletion inside a transaction. m is not modified.

@@ -314,15 +314,31 @@ func (t *ptx) setScoreIndexed(id int64, on bool) error {
 
 // usage adds delta to the label-usage counts of one completion's results.
 func (t *ptx) usage(completion []byte, delta int64) error {
-	h := parseHead(completion)
-	if len(h.Result) == 0 {
+	return t.addUsage(usageKeys(parseHead(completion).Result), delta)
+}
+
+// addUsage adds delta to the label-usage counts of keys.
+func (t *ptx) addUsage(keys [][]byte, delta int64) error {
+	lb := t.bk(bucketLabelUsage)
+	for _, k := range keys {
+		if err := addCount(lb, k, delta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usageKeys lists the label-usage keys a completion result counts in, one
+// per result item and one per label it carries.
+func usageKeys(result json.RawMessage) [][]byte {
+	if len(result) == 0 {
 		return nil
 	}
 	var items []resultItem
-	if json.Unmarshal(h.Result, &items) != nil {
+	if json.Unmarshal(result, &items) != nil {
 		return nil
 	}
-	lb := t.bk(bucketLabelUsage)
+	var keys [][]byte
 	for _, it := range items {
 		if it.FromName == "" || it.ToName == "" || strings.ContainsRune(it.FromName+it.ToName+it.Type, 0) {
 			continue
@@ -331,19 +347,15 @@ func (t *ptx) usage(completion []byte, delta int64) error {
 		case "relation", "rating", "pairwise":
 			continue
 		}
-		if err := addCount(lb, []byte("t\x00"+it.FromName+"\x00"+it.ToName+"\x00"+it.Type), delta); err != nil {
-			return err
-		}
+		keys = append(keys, []byte("t\x00"+it.FromName+"\x00"+it.ToName+"\x00"+it.Type))
 		for _, l := range it.labels() {
 			if strings.ContainsRune(l, 0) {
 				continue
 			}
-			if err := addCount(lb, []byte("l\x00"+it.FromName+"\x00"+l), delta); err != nil {
-				return err
-			}
+			keys = append(keys, []byte("l\x00"+it.FromName+"\x00"+l))
 		}
 	}
-	return nil
+	return keys
 }
 
 // facts gathers the config-change facts from counters and indexes.
