@@ -303,8 +303,12 @@ func (t *ptx) importChunk(tasks []NewTask, id int64, opts ImportOptions, now int
 	// Completions that come with the tasks get order keys in id order.
 	t.importing = true
 	defer func() { t.importing = false }()
-	// Imports append at the end of the id space: fill pages fully.
+	// Imports append at the end of the id space: fill pages fully. The
+	// buckets keyed by task id or by id block grow at their end too.
 	tb.FillPercent = 1
+	scores.FillPercent = 1
+	t.bk(bucketPendingBits).FillPercent = 1
+	t.bk(bucketBlocksTasks).FillPercent = 1
 	keyCounts := map[string]int64{}
 	// Block counts and pending bits change for few blocks: gather them,
 	// write each block once.
