@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 
 	json "github.com/goccy/go-json"
 	bolt "go.etcd.io/bbolt"
@@ -115,14 +114,12 @@ func (t *ptx) hashTasks() error {
 		var doc struct {
 			Data json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(v, &doc); err != nil {
-			return fmt.Errorf("hash task %d: %w", id, err)
+		if json.Unmarshal(v, &doc) != nil {
+			continue // data that cannot be read cannot equal an import's
 		}
-		sum, err := DataHash(doc.Data)
-		if err != nil {
-			return fmt.Errorf("hash task %d: %w", id, err)
+		if sum, err := DataHash(doc.Data); err == nil {
+			batch.add(id, sum)
 		}
-		batch.add(id, sum)
 	}
 	if err := batch.flush(hb); err != nil {
 		return err

@@ -164,3 +164,22 @@ func TestImportLeavesHashesOut(t *testing.T) {
 		t.Fatalf("after the import that skips duplicates: horizon %d, %d records; want none and 4", horizon, len(recs))
 	}
 }
+
+// TestHashTasksSkipsUnreadableData checks that a task whose stored data is
+// not JSON (the store leaves checking it to its callers) does not stop an
+// import that skips duplicates: it has no hash, as it equals no data.
+func TestHashTasksSkipsUnreadableData(t *testing.T) {
+	s := openTest(t)
+	p := newProject(t, s)
+	mustImport(t, s, p, textTask("a"), NewTask{Data: []byte(`{"text": }`), DataKeys: []string{"text"}}, textTask("b"))
+	res, err := s.ImportTasks(p, []NewTask{textTask("b"), textTask("c")}, ImportOptions{SkipDuplicates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != 1 || !slices.Equal(res.TaskIDs(), []int64{3}) {
+		t.Fatalf("skipped %d, stored %v; want 1 and [3]", res.Skipped, res.TaskIDs())
+	}
+	if horizon, recs := hashState(t, s, p); horizon != -1 || len(recs) != 3 {
+		t.Fatalf("horizon %d, %d records; want none and 3 (all but the unreadable task)", horizon, len(recs))
+	}
+}
