@@ -112,11 +112,18 @@ func UnusedEditorClasses(js []byte, ours ...[]byte) func(class []byte) bool {
 		return bytes.Contains(js, []byte(s)) || slices.ContainsFunc(ours, func(b []byte) bool { return bytes.Contains(b, []byte(s)) })
 	}
 	moduleCopy := !named(unusedClassPrefix)
+	// The tests below read each text once (two megabytes of script, and
+	// some sixty prefixes to look for each way).
+	jsIdx := indexText(js, true)
+	idx := []textIndex{jsIdx}
+	for _, b := range ours {
+		idx = append(idx, indexText(b, false))
+	}
 	absent := map[string]bool{}
 	for _, p := range antdPrefixes {
-		absent[p] = !bytes.Contains(js, []byte(`"`+p+`"`)) && !bytes.Contains(js, []byte(`'`+p+`'`)) && !named("ant-"+p)
+		absent[p] = !jsIdx.quoted[p] && !slices.ContainsFunc(idx, func(x textIndex) bool { return x.namesAnt(p) })
 	}
-	rtl := onlyCompared(js, `"rtl"`) && onlyCompared(js, `'rtl'`) && !rtlClass.Match(js) && !slices.ContainsFunc(ours, rtlClass.Match)
+	rtl := onlyCompared(js, `"rtl"`) && onlyCompared(js, `'rtl'`) && !slices.ContainsFunc(idx, func(x textIndex) bool { return x.rtlClass })
 	return func(class []byte) bool {
 		if moduleCopy && bytes.HasPrefix(class, []byte(unusedClassPrefix)) {
 			return true
@@ -135,6 +142,75 @@ func UnusedEditorClasses(js []byte, ours ...[]byte) func(class []byte) bool {
 		}
 		return false
 	}
+}
+
+// textIndex is what UnusedEditorClasses asks of a text, read in one pass.
+type textIndex struct {
+	// quoted holds w for every "w" and 'w' in the text where w is a
+	// word of class-name characters (a-z, 0-9 and -).
+	quoted map[string]bool
+	// antRuns holds, for every "ant-" in the text, the longest run of
+	// class-name characters that follows it: the text holds "ant-" + p,
+	// for p of those characters, exactly when a run starts with p.
+	antRuns map[string]bool
+	// rtlClass tells whether rtlClass matches somewhere in the text.
+	rtlClass bool
+}
+
+// indexText reads text for a textIndex; quoted words are gathered only
+// with quotes set.
+func indexText(text []byte, quotes bool) textIndex {
+	x := textIndex{quoted: map[string]bool{}, antRuns: map[string]bool{}}
+	if quotes {
+		for i := 0; i < len(text); i++ {
+			q := text[i]
+			if q != '"' && q != '\'' {
+				continue
+			}
+			j := i + 1
+			for j < len(text) && j-i <= maxQuotedWord && isClassChar(text[j]) {
+				j++
+			}
+			if j > i+1 && j < len(text) && text[j] == q {
+				x.quoted[string(text[i+1:j])] = true
+			}
+		}
+	}
+	for i := 0; ; {
+		k := bytes.Index(text[i:], []byte("ant-"))
+		if k < 0 {
+			break
+		}
+		at := i + k
+		j := at + len("ant-")
+		for j < len(text) && isClassChar(text[j]) {
+			j++
+		}
+		x.antRuns[string(text[at+len("ant-"):j])] = true
+		// A match of rtlClass starts with "ant-" and ends within the
+		// run, or at its end where the next byte decides \b.
+		if !x.rtlClass && rtlClass.Match(text[at:min(j+1, len(text))]) {
+			x.rtlClass = true
+		}
+		i = at + 1
+	}
+	return x
+}
+
+// maxQuotedWord bounds the quoted words indexText gathers: longer than any
+// component prefix.
+const maxQuotedWord = 32
+
+func isClassChar(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' }
+
+// namesAnt tells whether the text holds "ant-" + p.
+func (x textIndex) namesAnt(p string) bool {
+	for r := range x.antRuns {
+		if strings.HasPrefix(r, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // rtlClass matches the name of a right-to-left class of Ant Design.

@@ -2,7 +2,9 @@ package frontend
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -158,5 +160,85 @@ func TestUnusedEditorClassesStaysSafe(t *testing.T) {
 				t.Errorf("%s with %q/%q: got %v, want %v", tc.class, tc.js, tc.ours, got, tc.want)
 			}
 		})
+	}
+}
+
+// referenceUnused is UnusedEditorClasses as first written: every test a
+// search of the whole texts. The indexed version must answer the same.
+func referenceUnused(js []byte, ours ...[]byte) func(class []byte) bool {
+	named := func(s string) bool {
+		return bytes.Contains(js, []byte(s)) || slices.ContainsFunc(ours, func(b []byte) bool { return bytes.Contains(b, []byte(s)) })
+	}
+	moduleCopy := !named(unusedClassPrefix)
+	absent := map[string]bool{}
+	for _, p := range antdPrefixes {
+		absent[p] = !bytes.Contains(js, []byte(`"`+p+`"`)) && !bytes.Contains(js, []byte(`'`+p+`'`)) && !named("ant-"+p)
+	}
+	rtl := onlyCompared(js, `"rtl"`) && onlyCompared(js, `'rtl'`) && !rtlClass.Match(js) && !slices.ContainsFunc(ours, rtlClass.Match)
+	return func(class []byte) bool {
+		if moduleCopy && bytes.HasPrefix(class, []byte(unusedClassPrefix)) {
+			return true
+		}
+		rest, ok := bytes.CutPrefix(class, []byte("ant-"))
+		if !ok {
+			return false
+		}
+		if rtl && bytes.HasSuffix(rest, []byte("-rtl")) {
+			return true
+		}
+		for _, p := range antdPrefixes {
+			if r, ok := bytes.CutPrefix(rest, []byte(p)); ok && (len(r) == 0 || r[0] == '-') {
+				return absent[p]
+			}
+		}
+		return false
+	}
+}
+
+// TestUnusedEditorClassesAgreesWithReference compares the indexed tests
+// with plain searches: on random texts made of the pieces the tests look
+// for, and on the embedded bundle for every class of its stylesheet.
+func TestUnusedEditorClassesAgreesWithReference(t *testing.T) {
+	var classes [][]byte
+	for _, p := range antdPrefixes {
+		for _, suffix := range []string{"", "-x", "-rtl", "-x-rtl", "x"} {
+			classes = append(classes, []byte("ant-"+p+suffix))
+		}
+	}
+	classes = append(classes, []byte("antd_ant-btn__1"), []byte("ant-rtl"), []byte("ant--rtl"), []byte("plain"))
+	pieces := []string{`"`, `'`, "ant-", "antd_", "rtl", "-rtl", "===", "!==", "(", ",", " ", "X", "_", "-", "0",
+		"picker", "btn", "tree", "select", "tree-select", "col", "collapse", "input", "input-number", "time", "timeline"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	text := func() []byte {
+		var b []byte
+		for range rnd.IntN(40) {
+			b = append(b, pieces[rnd.IntN(len(pieces))]...)
+		}
+		return b
+	}
+	for i := range 3000 {
+		js, ours := text(), text()
+		got, want := UnusedEditorClasses(js, ours), referenceUnused(js, ours)
+		for _, c := range classes {
+			if got(c) != want(c) {
+				t.Fatalf("case %d: %q with script %q and ours %q: got %v, reference %v", i, c, js, ours, got(c), want(c))
+			}
+		}
+	}
+	if !BundleBuilt() {
+		t.Skip("the widget bundle is not built: compared on random texts only")
+	}
+	js := staticFile(t, EditorJS)
+	css := staticFile(t, EditorCSS)
+	got, want := UnusedEditorClasses(js), referenceUnused(js)
+	n := 0
+	for _, m := range regexp.MustCompile(`\.(-?[_a-zA-Z][_a-zA-Z0-9-]*)`).FindAllSubmatch(css, -1) {
+		if got(m[1]) != want(m[1]) {
+			t.Fatalf("%q: got %v, reference %v", m[1], got(m[1]), want(m[1]))
+		}
+		n++
+	}
+	if n < 10000 {
+		t.Fatalf("only %d class selectors compared", n)
 	}
 }

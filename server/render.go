@@ -102,7 +102,7 @@ var templateFuncs = template.FuncMap{
 }
 
 // WarmAssets hashes the embedded files and makes the derived ones
-// (staticAssets), about 0.1 s of work that the first page or asset
+// (staticAssets), some 40 ms of work that the first page or asset
 // request would otherwise wait for. The command line runs it in the
 // background once the server listens, when it opens a browser.
 func WarmAssets() { staticAssets() }
