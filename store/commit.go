@@ -56,90 +56,108 @@ func (c *committer) do(fn func(*bolt.Tx) error) error {
 func (c *committer) loop() {
 	defer close(c.done)
 	expect := 1            // how many writes the last commit carried
-	var last time.Duration // how long it took
+	var last time.Duration // how long its commit took
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for first := range c.ch {
-		calls := c.gather([]*groupCall{first}, expect, min(last, maxGather), timer)
-		start := time.Now()
-		c.commit(calls)
-		last = time.Since(start)
+		var n int
+		n, last = c.round(first, expect, min(last, maxGather), timer)
 		// The writers this commit released will most likely write
 		// again, and so will those that queued meanwhile: expect them
 		// all in the next commit. Counting only the released ones lets
 		// two halves of the writers settle into alternate commits of
 		// half the size, which pays two fsyncs where one would do.
-		expect = min(len(calls)+len(c.ch), maxGroup)
+		expect = min(n+len(c.ch), maxGroup)
 	}
 }
 
 // maxGather bounds how long a commit waits for writers to come back.
 const maxGather = 2 * time.Millisecond
 
-// gather adds the queued writes to calls. A commit that carried several
-// writes released several writers, and each is likely to send its next
-// write at once; so when fewer than expect writes are queued, it waits up
-// to wait for the others instead of committing a part of them and making
-// the rest wait a whole commit. The wait ends as soon as expect writes are
-// in; a lone writer (expect 1) never waits.
-func (c *committer) gather(calls []*groupCall, expect int, wait time.Duration, timer *time.Timer) []*groupCall {
+// round runs one shared transaction: it begins with first, gathers more
+// writes (gather), running each in the transaction as soon as it arrives,
+// so that the writes run while the committer waits for the others, and
+// commits. If a write fails, the transaction is rolled back and every
+// write runs again on its own, so that one bad write does not fail the
+// others. It returns how many writes the round took and how long its
+// commit (or its writes run on their own) took.
+func (c *committer) round(first *groupCall, expect int, wait time.Duration, timer *time.Timer) (int, time.Duration) {
+	tx, err := c.db.Begin(true)
+	if err != nil {
+		first.err <- err
+		return 1, 0
+	}
+	calls := []*groupCall{first}
+	err = first.fn(tx)
+	if err == nil {
+		calls, err = c.gather(tx, calls, expect, wait, timer)
+	}
+	start := time.Now()
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		_ = tx.Rollback()
+	}
+	if err == nil || len(calls) == 1 {
+		for _, call := range calls {
+			call.err <- err
+		}
+		return len(calls), time.Since(start)
+	}
+	for _, call := range calls {
+		call.err <- c.db.Update(call.fn)
+	}
+	return len(calls), time.Since(start)
+}
+
+// gather adds the queued writes to calls, running each in tx. A commit
+// that carried several writes released several writers, and each is
+// likely to send its next write at once; so when fewer than expect writes
+// are in, it waits up to wait for the others instead of committing a part
+// of them and making the rest wait a whole commit. The wait ends as soon
+// as expect writes are in; a lone writer (expect 1) never waits. It stops
+// at the first write that fails and returns its error.
+func (c *committer) gather(tx *bolt.Tx, calls []*groupCall, expect int, wait time.Duration, timer *time.Timer) ([]*groupCall, error) {
 	var deadline time.Time
 	for len(calls) < maxGroup {
 		select {
 		case next, ok := <-c.ch:
 			if !ok {
-				return calls
+				return calls, nil
 			}
 			calls = append(calls, next)
+			if err := next.fn(tx); err != nil {
+				return calls, err
+			}
 			continue
 		default:
 		}
 		if len(calls) >= expect || wait <= 0 {
-			return calls
+			return calls, nil
 		}
 		if deadline.IsZero() {
 			deadline = time.Now().Add(wait)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return calls
+			return calls, nil
 		}
 		timer.Reset(left)
 		select {
 		case next, ok := <-c.ch:
 			timer.Stop()
 			if !ok {
-				return calls
+				return calls, nil
 			}
 			calls = append(calls, next)
-		case <-timer.C:
-			return calls
-		}
-	}
-	return calls
-}
-
-// commit runs calls in one transaction. If one fails, the transaction is
-// rolled back and every call runs again on its own, so that one bad write
-// does not fail the others.
-func (c *committer) commit(calls []*groupCall) {
-	err := c.db.Update(func(tx *bolt.Tx) error {
-		for _, call := range calls {
-			if err := call.fn(tx); err != nil {
-				return err
+			if err := next.fn(tx); err != nil {
+				return calls, err
 			}
+		case <-timer.C:
+			return calls, nil
 		}
-		return nil
-	})
-	if err == nil || len(calls) == 1 {
-		for _, call := range calls {
-			call.err <- err
-		}
-		return
 	}
-	for _, call := range calls {
-		call.err <- c.db.Update(call.fn)
-	}
+	return calls, nil
 }
 
 // close stops accepting writes and waits for queued ones to finish.
