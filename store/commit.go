@@ -16,9 +16,11 @@ const maxGroup = 512
 
 // committer groups concurrent small writes into shared transactions: while
 // one commit (and its fsync) runs, the writes that arrive queue up, and the
-// next commit takes all of them. Unlike bbolt's Batch it never waits on a
-// timer, so a lone writer commits at once and concurrent writers share the
-// fsync. Every write is acknowledged only after its commit is on disk.
+// next commit takes all of them. Unlike bbolt's Batch it has no fixed
+// delay: a lone writer commits at once, and a round waits (at most as long
+// as the last commit took) only for writers the last round suggests are
+// coming (see gather). Every write is acknowledged only after its commit
+// is on disk.
 type committer struct {
 	db *bolt.DB
 
