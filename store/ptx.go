@@ -248,6 +248,10 @@ func (t *ptx) summarize(id int64) summary {
 // reindex moves a task's completion indexes from old to new.
 func (t *ptx) reindex(id int64, old, cur summary) error {
 	orders := t.bk(bucketOrders)
+	// A new completion's keys go where the 'a' keys end and, for a task
+	// without cancelled completions, where the 'c' keys begin (the
+	// newest time, the highest seq): full pages there split less often.
+	orders.FillPercent = 1
 	if old.n > 0 {
 		old.seq = decodeSummary(t.state(id)).seq
 	}
