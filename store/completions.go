@@ -244,7 +244,6 @@ func (t *ptx) saveNew(taskID int64, nc *newCompletion) (int64, error) {
 	var old summary
 	if st := t.state(taskID); st != nil {
 		old = decodeSummary(st)
-		old.seq = 0 // as summarize leaves it; reindex reads it
 	}
 	id := taskID*1000 + 1
 	if old.n > 0 && old.maxID >= id {

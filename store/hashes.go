@@ -82,20 +82,13 @@ func eachHash(b *bolt.Bucket, fn func([16]byte)) {
 }
 
 // deferHashes moves the hash horizon down to id.
-func (t *ptx) deferHashes(id int64) error {
-	meta := t.bk(bucketMeta)
-	if h := meta.Get(keyHashHorizon); h != nil && int64(getU64(h)) <= id {
-		return nil
-	}
-	return meta.Put(keyHashHorizon, u64(uint64(id)))
-}
+func (t *ptx) deferHashes(id int64) error { return t.lowerHorizon(keyHashHorizon, id) }
 
 // hashTasks adds to hash_blocks the hash of every task from the horizon
 // on, and removes the horizon.
 func (t *ptx) hashTasks() error {
-	meta := t.bk(bucketMeta)
-	h := meta.Get(keyHashHorizon)
-	if h == nil {
+	h, ok := t.horizon(keyHashHorizon)
+	if !ok {
 		return nil
 	}
 	hb := t.bk(bucketHashBlocks)
@@ -103,7 +96,7 @@ func (t *ptx) hashTasks() error {
 	batch := hashBatch{}
 	blk := uint64(0)
 	c := t.bk(bucketTasks).Cursor()
-	for k, v := c.Seek(idKey(int64(getU64(h)))); k != nil; k, v = c.Next() {
+	for k, v := c.Seek(idKey(h)); k != nil; k, v = c.Next() {
 		id := keyID(k)
 		if b := uint64(id) >> blockShift; b != blk {
 			if err := batch.flush(hb); err != nil {
@@ -124,5 +117,5 @@ func (t *ptx) hashTasks() error {
 	if err := batch.flush(hb); err != nil {
 		return err
 	}
-	return meta.Delete(keyHashHorizon)
+	return t.bk(bucketMeta).Delete(keyHashHorizon)
 }

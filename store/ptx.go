@@ -440,26 +440,35 @@ func resultUses(completion []byte, fromName, label string) bool {
 // and a task that becomes pending again gets its entry at once; adding an
 // entry twice is harmless, and indexScores skips tasks completed since.
 
-// deferScores moves the horizon down to id.
-func (t *ptx) deferScores(id int64) error {
-	meta := t.bk(bucketMeta)
-	if h := meta.Get(keyScoreHorizon); h != nil && int64(getU64(h)) <= id {
+// horizon returns the task id kept in meta under key (keyScoreHorizon,
+// keyHashHorizon), from which on an index was left for later; ok is false
+// when the index is complete.
+func (t *ptx) horizon(key []byte) (id int64, ok bool) {
+	h := t.bk(bucketMeta).Get(key)
+	return int64(getU64(h)), h != nil
+}
+
+// lowerHorizon moves the horizon kept under key down to id.
+func (t *ptx) lowerHorizon(key []byte, id int64) error {
+	if h, ok := t.horizon(key); ok && h <= id {
 		return nil
 	}
-	return meta.Put(keyScoreHorizon, u64(uint64(id)))
+	return t.bk(bucketMeta).Put(key, u64(uint64(id)))
 }
+
+// deferScores moves the score horizon down to id.
+func (t *ptx) deferScores(id int64) error { return t.lowerHorizon(keyScoreHorizon, id) }
 
 // indexScores adds to by_score every pending scored task from the horizon
 // on, and removes the horizon.
 func (t *ptx) indexScores() error {
-	meta := t.bk(bucketMeta)
-	h := meta.Get(keyScoreHorizon)
-	if h == nil {
+	h, ok := t.horizon(keyScoreHorizon)
+	if !ok {
 		return nil
 	}
 	bs := t.bk(bucketByScore)
 	c := t.bk(bucketScores).Cursor()
-	for k, v := c.Seek(idKey(int64(getU64(h)))); k != nil; k, v = c.Next() {
+	for k, v := c.Seek(idKey(h)); k != nil; k, v = c.Next() {
 		if t.state(keyID(k)) != nil {
 			continue // completed: not a candidate
 		}
@@ -467,14 +476,14 @@ func (t *ptx) indexScores() error {
 			return err
 		}
 	}
-	return meta.Delete(keyScoreHorizon)
+	return t.bk(bucketMeta).Delete(keyScoreHorizon)
 }
 
 // indexScores completes by_score of a project if imports left scores out.
 func (s *Store) indexScores(project string) error {
 	var behind bool
 	if err := s.view(project, func(t *ptx) error {
-		behind = t.bk(bucketMeta).Get(keyScoreHorizon) != nil
+		_, behind = t.horizon(keyScoreHorizon)
 		return nil
 	}); err != nil || !behind {
 		return err
