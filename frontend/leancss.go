@@ -124,6 +124,13 @@ func UnusedEditorClasses(js []byte, ours ...[]byte) func(class []byte) bool {
 		absent[p] = !jsIdx.quoted[p] && !slices.ContainsFunc(idx, func(x textIndex) bool { return x.namesAnt(p) })
 	}
 	rtl := onlyCompared(js, `"rtl"`) && onlyCompared(js, `'rtl'`) && !slices.ContainsFunc(idx, func(x textIndex) bool { return x.rtlClass })
+	return classTest(moduleCopy, rtl, absent)
+}
+
+// classTest is the test UnusedEditorClasses returns, given what it found:
+// whether the CSS-module copy is unused, whether the right-to-left
+// classes are, and which component prefixes are absent.
+func classTest(moduleCopy, rtl bool, absent map[string]bool) func(class []byte) bool {
 	return func(class []byte) bool {
 		if moduleCopy && bytes.HasPrefix(class, []byte(unusedClassPrefix)) {
 			return true

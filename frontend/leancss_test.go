@@ -163,8 +163,9 @@ func TestUnusedEditorClassesStaysSafe(t *testing.T) {
 	}
 }
 
-// referenceUnused is UnusedEditorClasses as first written: every test a
-// search of the whole texts. The indexed version must answer the same.
+// referenceUnused is UnusedEditorClasses as first written: every fact it
+// decides by a search of the whole texts. The indexed version must find
+// the same facts.
 func referenceUnused(js []byte, ours ...[]byte) func(class []byte) bool {
 	named := func(s string) bool {
 		return bytes.Contains(js, []byte(s)) || slices.ContainsFunc(ours, func(b []byte) bool { return bytes.Contains(b, []byte(s)) })
@@ -175,24 +176,7 @@ func referenceUnused(js []byte, ours ...[]byte) func(class []byte) bool {
 		absent[p] = !bytes.Contains(js, []byte(`"`+p+`"`)) && !bytes.Contains(js, []byte(`'`+p+`'`)) && !named("ant-"+p)
 	}
 	rtl := onlyCompared(js, `"rtl"`) && onlyCompared(js, `'rtl'`) && !rtlClass.Match(js) && !slices.ContainsFunc(ours, rtlClass.Match)
-	return func(class []byte) bool {
-		if moduleCopy && bytes.HasPrefix(class, []byte(unusedClassPrefix)) {
-			return true
-		}
-		rest, ok := bytes.CutPrefix(class, []byte("ant-"))
-		if !ok {
-			return false
-		}
-		if rtl && bytes.HasSuffix(rest, []byte("-rtl")) {
-			return true
-		}
-		for _, p := range antdPrefixes {
-			if r, ok := bytes.CutPrefix(rest, []byte(p)); ok && (len(r) == 0 || r[0] == '-') {
-				return absent[p]
-			}
-		}
-		return false
-	}
+	return classTest(moduleCopy, rtl, absent)
 }
 
 // TestUnusedEditorClassesAgreesWithReference compares the indexed tests
