@@ -236,6 +236,17 @@ func (nc *newCompletion) encode(id int64) []byte {
 	return append(b, '}')
 }
 
+// newCompletionID is the id of a new completion of a task whose
+// completions old describes: task_id*1000 + 1, or one more than the
+// largest in use.
+func newCompletionID(taskID int64, old summary) int64 {
+	id := taskID*1000 + 1
+	if old.n > 0 && old.maxID >= id {
+		id = old.maxID + 1
+	}
+	return id
+}
+
 // saveNew is saveCompletion for a newCompletion.
 func (t *ptx) saveNew(taskID int64, nc *newCompletion) (int64, error) {
 	if t.bk(bucketTasks).Get(idKey(taskID)) == nil {
@@ -245,10 +256,7 @@ func (t *ptx) saveNew(taskID int64, nc *newCompletion) (int64, error) {
 	if st := t.state(taskID); st != nil {
 		old = decodeSummary(st)
 	}
-	id := taskID*1000 + 1
-	if old.n > 0 && old.maxID >= id {
-		id = old.maxID + 1
-	}
+	id := newCompletionID(taskID, old)
 	if err := t.bk(bucketCompletions).Put(completionKey(taskID, id), nc.encode(id)); err != nil {
 		return 0, fmt.Errorf("store completion: %w", err)
 	}
@@ -297,10 +305,7 @@ func (t *ptx) saveCompletion(taskID int64, m map[string]json.RawMessage, now int
 		}
 		out = prev
 	} else {
-		id = taskID*1000 + 1
-		if old.n > 0 && old.maxID >= id {
-			id = old.maxID + 1
-		}
+		id = newCompletionID(taskID, old)
 		out["created_at"] = rawInt(now)
 		out["revision"] = rawInt(1)
 	}
