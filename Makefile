@@ -72,4 +72,4 @@ fuzz:
 	FUZZTIME=$(or $(FUZZTIME),15s) bash .ci/fuzz
 
 clean:
-	rm -rf bin test-artifacts frontend/node_modules $(EDITOR) frontend/dist/static/fonts
+	rm -rf bin test-artifacts frontend/node_modules $(EDITOR)

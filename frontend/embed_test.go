@@ -46,7 +46,7 @@ func TestOwnFilesStayOffline(t *testing.T) {
 	external := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}[/"' )]|@import|@font-face`)
 	check := func(fsys fs.FS, root string) {
 		_ = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || strings.HasPrefix(p, EditorDir) || strings.HasPrefix(p, FontsDir) {
+			if err != nil || d.IsDir() || strings.HasPrefix(p, EditorDir) {
 				return err
 			}
 			b, err := fs.ReadFile(fsys, p)

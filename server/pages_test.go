@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -342,46 +341,5 @@ func TestPagesNeedAuthButStaticFilesDoNot(t *testing.T) {
 	}
 	if r := call(t, s, "GET", "/static/app/app.css", "", ""); r.status != 200 {
 		t.Fatalf("static file without credentials: %d", r.status)
-	}
-}
-
-// TestPagesCarryTheFont checks that every page and the config preview
-// carry the font: its @font-face rules inline, and the script that loads
-// its Latin faces after the page's stylesheets; and that the files the
-// rules name are served as cacheable fonts.
-func TestPagesCarryTheFont(t *testing.T) {
-	if frontend.FontFaces() == "" {
-		t.Skip("the pages' font is not built (make frontend)")
-	}
-	s, _ := newTestServer(t)
-	importTexts(t, s, "a")
-	form := "application/x-www-form-urlencoded"
-	preview := "config=" + url.QueryEscape(`<View><Text name="text" value="$text"/></View>`)
-	for _, page := range []struct{ method, url, ctype, body string }{
-		{"GET", "/", "", ""}, {"GET", "/tasks", "", ""}, {"GET", "/setup", "", ""}, {"GET", "/import", "", ""},
-		{"GET", "/export", "", ""}, {"GET", "/model", "", ""}, {"GET", "/welcome", "", ""},
-		{"POST", "/render-label-studio", form, preview},
-	} {
-		r := call(t, s, page.method, page.url, page.ctype, page.body)
-		if r.status != 200 {
-			t.Fatalf("%s: %d", page.url, r.status)
-		}
-		faces := strings.Index(r.body, "<style>"+frontend.FontFaces()+"</style>")
-		loader := strings.Index(r.body, "<script>"+frontend.FontLoader()+"</script>")
-		lastSheet := strings.LastIndex(r.body, `<link rel="stylesheet"`)
-		if faces < 0 || loader < 0 || loader < lastSheet || strings.Index(r.body, "</head>") < loader {
-			t.Errorf("%s: font rules at %d, loader at %d (want it after the last stylesheet, at %d, in the head)", page.url, faces, loader, lastSheet)
-		}
-	}
-	for _, face := range []string{"roboto-latin-wght-normal", "roboto-latin-wght-italic", "roboto-cyrillic-wght-normal"} {
-		m := regexp.MustCompile(`url\((/static/fonts/` + face + `\.woff2\?v=[0-9a-f]+)\)`).FindStringSubmatch(frontend.FontFaces())
-		if m == nil {
-			t.Fatalf("no rule names %s", face)
-		}
-		f := call(t, s, "GET", m[1], "", "")
-		if f.status != 200 || f.header.Get("Content-Type") != "font/woff2" || !strings.Contains(f.header.Get("Cache-Control"), "immutable") ||
-			!strings.HasPrefix(f.body, "wOF2") {
-			t.Errorf("%s: %d %v, %d bytes", m[1], f.status, f.header, len(f.body))
-		}
 	}
 }

@@ -99,11 +99,6 @@ var templateFuncs = template.FuncMap{
 	// a document of its own, built on the main thread while the page
 	// loads; inline it is drawn like the rest of the page.
 	"inlineSVG": inlineSVG,
-	// fontFaces and fontLoader put the pages' font into the head: its
-	// @font-face rules, and a script that has the Latin faces loaded and
-	// decoded at once (both empty when the font was not built).
-	"fontFaces":  func() template.CSS { return template.CSS(frontend.FontFaces()) },
-	"fontLoader": func() template.JS { return template.JS(frontend.FontLoader()) },
 }
 
 // WarmAssets hashes the embedded files and makes the derived ones

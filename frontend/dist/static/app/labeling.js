@@ -163,28 +163,18 @@
 
   // markReady records, once, when the page first shows the widget ready to
   // label: after the frame that draws it (the task is in, a completion is
-  // selected) with its text visible, i.e. once the fonts it needs have
-  // loaded. The time, in ms since navigation, is the performance mark
+  // selected). The time, in ms since navigation, is the performance mark
   // "labelstudio:widget-ready" and LS_LABELING.readyAt().
   var readyAt = null;
   function markReady() {
     if (readyAt !== null) return;
     readyAt = -1;
-    afterFrame(function check() {
-      // A font still loading was drawn as blank space: wait for it and the
-      // frame after it.
-      if (document.fonts && document.fonts.status === 'loading') {
-        document.fonts.ready.then(function () { afterFrame(check); });
-        return;
-      }
-      readyAt = performance.now();
-      if (performance.mark) performance.mark('labelstudio:widget-ready');
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        readyAt = performance.now();
+        if (performance.mark) performance.mark('labelstudio:widget-ready');
+      }, 0);
     });
-  }
-
-  // afterFrame calls fn once the next frame has been drawn.
-  function afterFrame(fn) {
-    requestAnimationFrame(function () { setTimeout(fn, 0); });
   }
 
   // submit stores the completion as a new one; it resolves when the next
