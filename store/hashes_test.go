@@ -153,10 +153,7 @@ func TestImportLeavesHashesOut(t *testing.T) {
 	if horizon, _ := hashState(t, s, p); horizon != 0 {
 		t.Fatalf("a second plain import moved the horizon to %d", horizon)
 	}
-	res, err := s.ImportTasks(p, []NewTask{textTask("c"), textTask("d")}, ImportOptions{SkipDuplicates: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustImportSkipping(t, s, p, textTask("c"), textTask("d"))
 	if res.Skipped != 1 || !slices.Equal(res.TaskIDs(), []int64{3}) {
 		t.Fatalf("skipped %d, stored %v; want 1 and [3]", res.Skipped, res.TaskIDs())
 	}
@@ -172,10 +169,7 @@ func TestHashTasksSkipsUnreadableData(t *testing.T) {
 	s := openTest(t)
 	p := newProject(t, s)
 	mustImport(t, s, p, textTask("a"), NewTask{Data: []byte(`{"text": }`), DataKeys: []string{"text"}}, textTask("b"))
-	res, err := s.ImportTasks(p, []NewTask{textTask("b"), textTask("c")}, ImportOptions{SkipDuplicates: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustImportSkipping(t, s, p, textTask("b"), textTask("c"))
 	if res.Skipped != 1 || !slices.Equal(res.TaskIDs(), []int64{3}) {
 		t.Fatalf("skipped %d, stored %v; want 1 and [3]", res.Skipped, res.TaskIDs())
 	}

@@ -237,10 +237,7 @@ func TestUpgradeLayout1(t *testing.T) {
 	}
 	// The hashes came along: the old tasks are duplicates, a new one is not;
 	// the deleted task's data is new again.
-	dup, err := s.ImportTasks(p, []NewTask{nts[5], nts[2999], textTask("fresh")}, ImportOptions{SkipDuplicates: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dup := mustImportSkipping(t, s, p, nts[5], nts[2999], textTask("fresh"))
 	if dup.Skipped != 1 || len(dup.TaskIDs()) != 2 {
 		t.Fatalf("skipped %d, imported %v; want 1 skipped and 2 imported", dup.Skipped, dup.TaskIDs())
 	}

@@ -26,6 +26,17 @@ func mustImport(t *testing.T, s *Store, p string, tasks ...NewTask) []int64 {
 	return res.TaskIDs()
 }
 
+// mustImportSkipping imports tasks with SkipDuplicates and returns what
+// the import did.
+func mustImportSkipping(t *testing.T, s *Store, p string, tasks ...NewTask) ImportResult {
+	t.Helper()
+	res, err := s.ImportTasks(p, tasks, ImportOptions{SkipDuplicates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func TestImportIDsAndCounters(t *testing.T) {
 	s := openTest(t)
 	p := newProject(t, s)
@@ -346,14 +357,10 @@ func TestSkipDuplicates(t *testing.T) {
 	s := openTest(t)
 	p := newProject(t, s)
 	mustImport(t, s, p, NewTask{Data: []byte(`{"text":"a","n":1}`)}, textTask("b"))
-	res, err := s.ImportTasks(p, []NewTask{
-		{Data: []byte(`{ "text": "a",
+	res := mustImportSkipping(t, s, p,
+		NewTask{Data: []byte(`{ "text": "a",
 			"n": 1 }`)}, // same data, other spacing
-		textTask("c"), textTask("c"), textTask("b"),
-	}, ImportOptions{SkipDuplicates: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+		textTask("c"), textTask("c"), textTask("b"))
 	if fmt.Sprint(res.TaskIDs()) != "[2]" || res.Skipped != 3 {
 		t.Fatalf("ids %v skipped %d", res.TaskIDs(), res.Skipped)
 	}
@@ -363,7 +370,7 @@ func TestSkipDuplicates(t *testing.T) {
 	}
 	// A deleted task no longer counts as a duplicate.
 	s.DeleteTask(p, 1)
-	res, _ = s.ImportTasks(p, []NewTask{textTask("b")}, ImportOptions{SkipDuplicates: true})
+	res = mustImportSkipping(t, s, p, textTask("b"))
 	if len(res.TaskIDs()) != 1 {
 		t.Fatalf("deleted task still blocks: %+v", res)
 	}
